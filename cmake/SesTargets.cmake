@@ -1,0 +1,48 @@
+# One helper per kind of target, so each folder's CMakeLists.txt stays a few lines.
+
+# Warnings that apply to project code only (not to third-party headers).
+function(ses_project_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor)
+endfunction()
+
+# ses_add_plugin(NAME <name> SOURCES ... [LIBS ...] [OUTPUT_DIR dir])
+# Builds plugin <name> as ses_<name>.so. Only ses_plugin_entry is exported.
+function(ses_add_plugin)
+  cmake_parse_arguments(P "" "NAME;OUTPUT_DIR" "SOURCES;LIBS" ${ARGN})
+  set(target ses_plugin_${P_NAME})
+  add_library(${target} MODULE ${P_SOURCES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX "" OUTPUT_NAME "ses_${P_NAME}"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  if(NOT P_OUTPUT_DIR)
+    set(P_OUTPUT_DIR ${SES_PLUGIN_OUTPUT_DIR})
+  endif()
+  set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
+  target_link_libraries(${target} PRIVATE ses_plugin_sdk ${P_LIBS})
+  target_link_options(${target} PRIVATE
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/core/include/ses/plugin/plugin.map
+    -Wl,--no-undefined)
+  ses_project_warnings(${target})
+endfunction()
+
+# ses_add_test(NAME <name> SOURCES ... [LIBS ...] [LABELS ...])
+function(ses_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ses_core_obj GTest::gtest GTest::gtest_main ${T_LIBS})
+  target_compile_definitions(${T_NAME} PRIVATE
+    SES_TEST_PLUGIN_DIR="${SES_PLUGIN_OUTPUT_DIR}"
+    SES_TEST_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
+    SES_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  ses_project_warnings(${T_NAME})
+  gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+endfunction()
+
+# ses_add_bench(NAME <name> SOURCES ... [LIBS ...])
+function(ses_add_bench)
+  cmake_parse_arguments(B "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${B_NAME} ${B_SOURCES})
+  target_link_libraries(${B_NAME} PRIVATE ses_core_obj benchmark::benchmark ${B_LIBS})
+  target_compile_definitions(${B_NAME} PRIVATE SES_TEST_PLUGIN_DIR="${SES_PLUGIN_OUTPUT_DIR}")
+  ses_project_warnings(${B_NAME})
+endfunction()
