@@ -26,10 +26,11 @@ function(ses_add_plugin)
 endfunction()
 
 # ses_add_test(NAME <name> SOURCES ... [LIBS ...] [LABELS ...])
+# Tests of the core list ses_core_obj in LIBS; plugin unit tests need only the SDK.
 function(ses_add_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE ses_core_obj GTest::gtest GTest::gtest_main ${T_LIBS})
+  target_link_libraries(${T_NAME} PRIVATE GTest::gtest GTest::gtest_main ${T_LIBS})
   target_compile_definitions(${T_NAME} PRIVATE
     SES_TEST_PLUGIN_DIR="${SES_PLUGIN_OUTPUT_DIR}"
     SES_TEST_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
