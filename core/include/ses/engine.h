@@ -1,0 +1,136 @@
+// Engine: envelope encryption over keyrings of master keys.
+//
+// Every message gets its own key, derived with HKDF-SHA256 from a data key
+// and the message's random id; data keys are wrapped by master keys held in
+// key providers and cached (within limits) so a provider is called once per
+// data key, not per message. See docs/format.md for the bytes.
+//
+// Decryption is strict: it only asks providers to unwrap under master keys
+// that appear in one of the engine's keyrings, so a hostile header cannot
+// make the engine call a key it was not configured with. Every failure caused
+// by the ciphertext returns kInvalidArgument "authentication failed".
+//
+// Thread safety: all Engine methods may be called concurrently. A stream
+// object is used by one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ses/cipher.h"
+#include "ses/envelope.h"
+#include "ses/key_provider.h"
+#include "ses/status.h"
+
+namespace ses {
+
+struct KeyringConfig {
+  std::string name;
+  KeyringMode mode = KeyringMode::kAny;
+  std::vector<std::string> key_uris;   // master keys; the first generates data keys
+  uint16_t suite_id = kSuiteAes256Gcm;
+  uint32_t frame_size = 64 * 1024;     // plaintext bytes per frame
+};
+
+// A cached data key is dropped when any limit is reached; its key material is
+// wiped when the last message using it finishes.
+struct CacheLimits {
+  std::chrono::seconds max_age{300};
+  uint64_t max_messages = 1'000'000;     // messages encrypted under one data key
+  uint64_t max_bytes = uint64_t{1} << 36;  // 64 GiB of plaintext under one data key
+  size_t max_entries = 1000;             // per direction (encrypt, decrypt)
+  bool enabled = true;
+};
+
+struct CacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+};
+
+struct NamedKeyProvider {
+  std::string name;  // the plugin name recorded in envelopes, e.g. "keyfile"
+  std::shared_ptr<KeyProvider> provider;
+};
+
+struct EngineOptions {
+  std::vector<KeyringConfig> keyrings;
+  std::vector<NamedKeyProvider> providers;
+  std::shared_ptr<CipherProvider> cipher;
+  CacheLimits cache;
+};
+
+// Receives output bytes; a non-OK status aborts the stream.
+using Sink = std::function<Status(std::span<const uint8_t>)>;
+
+class EncryptStream {
+ public:
+  virtual ~EncryptStream() = default;
+  virtual Status Write(std::span<const uint8_t> plaintext) = 0;
+  // Seals the final frame. No Write after Finish.
+  virtual Status Finish() = 0;
+};
+
+// Plaintext reaches the sink one frame at a time, each only after its tag
+// verified. Finish fails if the message was truncated: callers that must not
+// release partial output (files) hold it until Finish succeeds.
+class DecryptStream {
+ public:
+  virtual ~DecryptStream() = default;
+  virtual Status Write(std::span<const uint8_t> ciphertext) = 0;
+  virtual Status Finish() = 0;
+  // The authenticated header, once Write has consumed it (else nullptr).
+  virtual const HeaderInfo* header() const = 0;
+};
+
+class Engine {
+ public:
+  static StatusOr<std::unique_ptr<Engine>> Create(EngineOptions options);
+  virtual ~Engine() = default;
+
+  virtual StatusOr<std::vector<uint8_t>> Encrypt(std::string_view keyring, const EncryptionContext& context,
+                                                 std::span<const uint8_t> plaintext) = 0;
+  // `context` must equal the context sealed in the message.
+  virtual StatusOr<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext,
+                                                 const EncryptionContext& context) = 0;
+
+  virtual StatusOr<std::unique_ptr<EncryptStream>> NewEncryptStream(std::string_view keyring,
+                                                                    const EncryptionContext& context,
+                                                                    Sink sink) = 0;
+  virtual StatusOr<std::unique_ptr<DecryptStream>> NewDecryptStream(const EncryptionContext& context,
+                                                                    Sink sink) = 0;
+
+  // Rewraps the data key under `keyring`'s current master keys. Only the
+  // header changes: the body bytes are reused as they are. `header` must hold
+  // at least the whole header (HeaderSize tells how much that is); the
+  // returned bytes replace exactly that many leading bytes.
+  virtual StatusOr<std::vector<uint8_t>> ReEncryptHeader(std::span<const uint8_t> header,
+                                                         std::string_view keyring) = 0;
+  StatusOr<std::vector<uint8_t>> ReEncrypt(std::span<const uint8_t> ciphertext, std::string_view keyring);
+
+  // Total header size announced by a message's first 8 bytes.
+  static StatusOr<size_t> HeaderSize(std::span<const uint8_t> prefix);
+  // Decodes a header without keys or authentication (for inspection).
+  static StatusOr<HeaderInfo> Inspect(std::span<const uint8_t> header);
+
+  // Master-key management through the provider serving the URI's scheme.
+  virtual StatusOr<std::string> CreateKey(std::string_view key_uri) = 0;
+  virtual StatusOr<std::string> RotateKey(std::string_view key_uri) = 0;
+  virtual StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) = 0;
+
+  virtual const std::vector<KeyringConfig>& keyrings() const = 0;
+  virtual CacheStats cache_stats() const = 0;
+};
+
+// The name of a suite id ("aes-256-gcm"), or "unknown".
+std::string_view SuiteName(uint16_t suite_id);
+// The suite id for a name; kInvalidArgument listing the names otherwise.
+StatusOr<uint16_t> SuiteFromName(std::string_view name);
+
+}  // namespace ses

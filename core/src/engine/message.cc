@@ -1,0 +1,88 @@
+#include "engine/message.h"
+
+#include <cstring>
+
+#include <openssl/crypto.h>
+
+namespace ses::internal {
+
+MessageSecrets::~MessageSecrets() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+
+void DeriveMessageSecrets(const DataKey& key, const SuiteInfo& suite, ByteView message_id, MessageSecrets& out) {
+  uint8_t suite_be[2] = {static_cast<uint8_t>(suite.id >> 8), static_cast<uint8_t>(suite.id)};
+  out.key_len = suite.key_len;
+  key.prk.Expand({AsBytes(std::string_view(kMessageKeyLabel, sizeof(kMessageKeyLabel) - 1)),
+                  ByteView(suite_be, 2), message_id},
+                 std::span<uint8_t>(out.bytes, suite.key_len + kCommitmentSize));
+}
+
+Status SealHeaderTag(AeadContext& aead, ByteView header_body, std::span<uint8_t> tag) {
+  AeadNonce nonce;
+  MakeNonce(0, nonce.data());
+  return aead.Seal(nonce, header_body, {}, tag);
+}
+
+Status VerifyHeaderTag(AeadContext& aead, ByteView header_body, ByteView tag) {
+  AeadNonce nonce;
+  MakeNonce(0, nonce.data());
+  uint8_t scratch[kMaxTagSize];
+  if (tag.size() > sizeof(scratch)) return AuthenticationFailedError();
+  if (!aead.Open(nonce, header_body, tag, std::span<uint8_t>(scratch, tag.size())).ok()) {
+    return AuthenticationFailedError();
+  }
+  return OkStatus();
+}
+
+size_t SealedFrameSize(uint8_t type, size_t length, size_t tag_len) {
+  return 1 + (type == kFrameFinal ? 4 : 0) + length + tag_len;
+}
+
+Status SealFrame(AeadContext& aead, uint64_t seq, uint8_t type, ByteView plaintext, std::span<uint8_t> out) {
+  const auto length = static_cast<uint32_t>(plaintext.size());
+  size_t pos = 0;
+  out[pos++] = type;
+  if (type == kFrameFinal) {
+    StoreU32(out.data() + pos, length);
+    pos += 4;
+  }
+  AeadNonce nonce;
+  MakeNonce(seq, nonce.data());
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(seq, type, length, aad);
+  return aead.Seal(nonce, ByteView(aad, sizeof(aad)), plaintext, out.subspan(pos));
+}
+
+FrameParse ParseFrame(ByteView in, uint32_t frame_size, size_t tag_len, FrameRef& out) {
+  if (in.empty()) return FrameParse::kNeedMore;
+  out.type = in[0];
+  size_t pos = 1;
+  if (out.type == kFrameRegular) {
+    out.length = frame_size;
+  } else if (out.type == kFrameFinal) {
+    if (in.size() < 5) return FrameParse::kNeedMore;
+    out.length = LoadU32(in.data() + 1);
+    if (out.length > frame_size) return FrameParse::kInvalid;
+    pos = 5;
+  } else {
+    return FrameParse::kInvalid;
+  }
+  size_t sealed_len = size_t{out.length} + tag_len;
+  if (in.size() - pos < sealed_len) return FrameParse::kNeedMore;
+  out.sealed = in.subspan(pos, sealed_len);
+  out.consumed = pos + sealed_len;
+  return FrameParse::kFrame;
+}
+
+Status OpenFrame(AeadContext& aead, uint64_t seq, const FrameRef& frame, std::span<uint8_t> out) {
+  AeadNonce nonce;
+  MakeNonce(seq, nonce.data());
+  uint8_t aad[kFrameAadSize];
+  MakeFrameAad(seq, frame.type, frame.length, aad);
+  if (!aead.Open(nonce, ByteView(aad, sizeof(aad)), frame.sealed, out).ok()) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return AuthenticationFailedError();
+  }
+  return OkStatus();
+}
+
+}  // namespace ses::internal

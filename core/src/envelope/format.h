@@ -1,0 +1,71 @@
+// Envelope format v1: constants, limits and the header codec.
+//
+// The decoder treats its input as hostile: every length is checked against
+// the bytes present and against the caps below before anything is allocated.
+// It checks structure only; authenticity is the engine's job (commitment and
+// header tag), so a decoded header is not yet trusted.
+//
+// Thread safety: free functions over values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ses/envelope.h"
+#include "ses/status.h"
+#include "util/bytes.h"
+
+namespace ses::internal {
+
+inline constexpr uint8_t kMagic[3] = {'S', 'E', 'S'};
+inline constexpr uint8_t kFormatVersion = 1;
+inline constexpr size_t kPrefixSize = 8;  // magic, version, header length
+inline constexpr size_t kMessageIdSize = 32;
+inline constexpr size_t kCommitmentSize = 32;
+inline constexpr size_t kDataKeySize = 32;
+
+// Caps on what a header may claim (docs/format.md).
+inline constexpr size_t kMaxHeaderSize = 256 * 1024;
+inline constexpr size_t kMaxContextEntries = 256;
+inline constexpr size_t kMaxContextBytes = 64 * 1024;
+inline constexpr size_t kMaxWrappedKeys = 16;
+inline constexpr size_t kMaxProviderName = 64;
+inline constexpr size_t kMaxKeyUri = 2048;
+inline constexpr size_t kMaxKeyVersion = 255;
+inline constexpr size_t kMaxWrappedBytes = 8192;
+inline constexpr size_t kMaxTagSize = 64;
+inline constexpr uint32_t kMinFrameSize = 16;
+inline constexpr uint32_t kMaxFrameSize = 4 * 1024 * 1024;
+inline constexpr uint32_t kDefaultFrameSize = 64 * 1024;
+
+// Frame types on the wire.
+inline constexpr uint8_t kFrameRegular = 1;
+inline constexpr uint8_t kFrameFinal = 2;
+inline constexpr size_t kFrameAadSize = 13;  // seq u64, type u8, length u32
+
+// Validates a context for encryption (non-empty keys, sizes within caps).
+Status ValidateContext(const EncryptionContext& context);
+
+// Canonical bytes of a context: u16 count, then (u16 len, key, u16 len, value)
+// in key order. Also what providers receive as AAD.
+std::vector<uint8_t> EncodeContext(const EncryptionContext& context);
+
+// Serialises every header field before the tag, with the header length field
+// set to cover a tag of `tag_len` bytes. This is the header tag's AAD.
+std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& header, size_t tag_len);
+
+// Reads the 8-byte prefix; returns the total header size it claims.
+// Fails (authentication failed) on a wrong magic, version or size.
+StatusOr<size_t> DecodeHeaderSize(ByteView prefix);
+
+// Decodes a whole header (exactly DecodeHeaderSize bytes). `body_size`
+// receives the length of the authenticated part (everything before the tag).
+StatusOr<HeaderInfo> DecodeHeader(ByteView header, size_t& body_size);
+
+// Nonce of frame `seq` (0 is the header tag): 4 zero bytes, then seq big-endian.
+void MakeNonce(uint64_t seq, uint8_t nonce[12]);
+void MakeFrameAad(uint64_t seq, uint8_t type, uint32_t length, uint8_t aad[kFrameAadSize]);
+
+}  // namespace ses::internal

@@ -1,0 +1,190 @@
+// KeyProvider over a plugin's ses_key_provider_v1 table.
+#include <cstring>
+#include <sstream>
+
+#include "plugin/host_wrappers.h"
+#include "ses/plugin/abi_util.h"
+
+namespace ses::internal {
+namespace {
+
+// Outputs of a plugin call start at these sizes and grow once, to what the
+// plugin asks for, up to kMaxOut (a wrapped key or URI is never that large).
+constexpr size_t kInitialOut = 1024;
+constexpr size_t kMaxOut = 1 << 20;
+
+std::vector<std::string> SplitSchemes(const char* s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s ? s : "");
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+class HostKeyProvider final : public KeyProvider {
+ public:
+  HostKeyProvider(LibraryRef lib, const ses_key_provider_v1* table, void* self)
+      : lib_(std::move(lib)), t_(table), self_(self), name_(lib_->info->name) {}
+  ~HostKeyProvider() override { t_->destroy(self_); }
+
+  std::vector<std::string> UriSchemes() const override { return SplitSchemes(t_->uri_schemes); }
+
+  StatusOr<WrappedKey> Wrap(std::string_view key_uri, std::span<const uint8_t> data_key,
+                            std::span<const uint8_t> aad) override {
+    std::string uri(key_uri);
+    WrappedKey result;
+    std::string version;
+    Status s = CallWithOutputs(result.wrapped, version, [&](ses_out* a, ses_out* b, ses_error* e) {
+      return t_->wrap(self_, uri.c_str(), abi::Bytes(data_key), abi::Bytes(aad), a, b, e);
+    });
+    if (!s.ok()) return s;
+    result.key_version = std::move(version);
+    return result;
+  }
+
+  StatusOr<SecretBytes> Unwrap(std::string_view key_uri, std::string_view key_version,
+                               std::span<const uint8_t> wrapped,
+                               std::span<const uint8_t> aad) override {
+    std::string uri(key_uri), version(key_version);
+    SecretBytes key(kInitialOut);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      ses_out out{key.data(), key.size(), 0};
+      ses_error err = abi::NewError();
+      int32_t rc = t_->unwrap(self_, uri.c_str(), version.c_str(), abi::Bytes(wrapped),
+                              abi::Bytes(aad), &out, &err);
+      if (rc == SES_OUT_OF_RANGE && attempt == 0 && out.len > key.size() && out.len <= kMaxOut) {
+        key = SecretBytes(out.len);
+        continue;
+      }
+      if (rc != SES_OK) return Error(rc, err);
+      if (out.len > key.size()) return InternalError(name_ + ": plugin overran its output buffer");
+      key.resize(out.len);
+      return key;
+    }
+    return InternalError(name_ + ": plugin kept asking for a larger buffer");
+  }
+
+  StatusOr<GeneratedDataKey> GenerateDataKey(std::string_view key_uri, size_t key_len,
+                                             std::span<const uint8_t> aad) override {
+    if (t_->generate_data_key == nullptr) return Status(UnimplementedError(name_ + ": no data-key generation"));
+    std::string uri(key_uri);
+    GeneratedDataKey result;
+    result.data_key = SecretBytes(key_len);
+    std::vector<uint8_t> wrapped(kInitialOut);
+    std::string version(256, '\0');
+    ses_out dk{result.data_key.data(), key_len, 0};
+    ses_out w{wrapped.data(), wrapped.size(), 0};
+    ses_out v{reinterpret_cast<uint8_t*>(version.data()), version.size(), 0};
+    ses_error err = abi::NewError();
+    int32_t rc = t_->generate_data_key(self_, uri.c_str(), key_len, abi::Bytes(aad), &dk, &w, &v, &err);
+    if (rc != SES_OK) return Error(rc, err);
+    if (dk.len != key_len || w.len > w.cap || v.len > v.cap) {
+      return InternalError(name_ + ": plugin returned a data key of the wrong size");
+    }
+    wrapped.resize(w.len);
+    version.resize(v.len);
+    result.wrapped = WrappedKey{std::move(wrapped), std::move(version)};
+    return result;
+  }
+
+  StatusOr<std::string> CreateKey(std::string_view key_uri) override {
+    return StringCall(t_->create_key, key_uri, "key creation");
+  }
+  StatusOr<std::string> RotateKey(std::string_view key_uri) override {
+    return StringCall(t_->rotate_key, key_uri, "key rotation");
+  }
+  StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) override {
+    SES_ASSIGN_OR_RETURN(std::string joined, StringCall(t_->list_versions, key_uri, "version listing"));
+    std::vector<std::string> out;
+    std::stringstream ss(joined);
+    std::string line;
+    while (std::getline(ss, line)) {
+      if (!line.empty()) out.push_back(line);
+    }
+    return out;
+  }
+
+  Status Health() override {
+    if (t_->health == nullptr) return OkStatus();
+    ses_error err = abi::NewError();
+    int32_t rc = t_->health(self_, &err);
+    return rc == SES_OK ? OkStatus() : Error(rc, err);
+  }
+
+ private:
+  using StringFn = int32_t (*)(void*, const char*, ses_out*, ses_error*);
+
+  Status Error(int32_t rc, const ses_error& err) const {
+    // Plugins usually prefix their own name; add it only when missing.
+    Status s = abi::ToStatus(rc, err);
+    if (s.message().rfind(name_, 0) == 0) return s;
+    return s.WithContext(name_);
+  }
+
+  StatusOr<std::string> StringCall(StringFn fn, std::string_view key_uri, const char* what) {
+    if (fn == nullptr) return Status(UnimplementedError(name_ + ": plugin does not support " + what));
+    std::string uri(key_uri);
+    std::vector<uint8_t> buf(kInitialOut);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      ses_out out{buf.data(), buf.size(), 0};
+      ses_error err = abi::NewError();
+      int32_t rc = fn(self_, uri.c_str(), &out, &err);
+      if (rc == SES_OUT_OF_RANGE && attempt == 0 && out.len > buf.size() && out.len <= kMaxOut) {
+        buf.resize(out.len);
+        continue;
+      }
+      if (rc != SES_OK) return Error(rc, err);
+      if (out.len > buf.size()) return Status(InternalError(name_ + ": plugin overran its output buffer"));
+      return std::string(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(out.len));
+    }
+    return Status(InternalError(name_ + ": plugin kept asking for a larger buffer"));
+  }
+
+  // Runs a call with two byte outputs, growing them once if the plugin asks.
+  template <typename F>
+  Status CallWithOutputs(std::vector<uint8_t>& a, std::string& b, F&& call) {
+    a.assign(kInitialOut, 0);
+    b.assign(256, '\0');
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      ses_out oa{a.data(), a.size(), 0};
+      ses_out ob{reinterpret_cast<uint8_t*>(b.data()), b.size(), 0};
+      ses_error err = abi::NewError();
+      int32_t rc = call(&oa, &ob, &err);
+      if (rc == SES_OUT_OF_RANGE && attempt == 0 && oa.len <= kMaxOut && ob.len <= kMaxOut) {
+        if (oa.len > a.size()) a.resize(oa.len);
+        if (ob.len > b.size()) b.resize(ob.len);
+        continue;
+      }
+      if (rc != SES_OK) return Error(rc, err);
+      if (oa.len > a.size() || ob.len > b.size()) return InternalError(name_ + ": plugin overran its output buffer");
+      a.resize(oa.len);
+      b.resize(ob.len);
+      return OkStatus();
+    }
+    return InternalError(name_ + ": plugin kept asking for a larger buffer");
+  }
+
+  LibraryRef lib_;
+  const ses_key_provider_v1* t_;
+  void* self_;
+  std::string name_;
+};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<KeyProvider>> NewHostKeyProvider(LibraryRef lib, const PluginConfig& config) {
+  auto* table = static_cast<const ses_key_provider_v1*>(lib->info->table);
+  std::vector<ses_kv> kv;
+  for (const auto& [k, v] : config) kv.push_back({k.c_str(), v.c_str()});
+  ses_error err = abi::NewError();
+  void* self = table->create(kv.data(), kv.size(), &err);
+  if (self == nullptr) {
+    return abi::ToStatus(err.code == SES_OK ? SES_INTERNAL : err.code, err)
+        .WithContext("plugin " + lib->path + ": initialisation failed");
+  }
+  return std::shared_ptr<KeyProvider>(std::make_shared<HostKeyProvider>(lib, table, self));
+}
+
+}  // namespace ses::internal

@@ -1,0 +1,50 @@
+#include "util/random.h"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+namespace ses::internal {
+namespace {
+
+std::atomic<uint64_t> fork_generation{0};
+std::once_flag atfork_once;
+
+void OnForkChild() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+struct Batch {
+  static constexpr size_t kSize = 4096;
+  uint8_t bytes[kSize];
+  size_t pos = kSize;
+  uint64_t generation = 0;
+  ~Batch() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+};
+
+}  // namespace
+
+Status RandomBytes(uint8_t* out, size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) return InternalError("RAND_bytes failed");
+  return OkStatus();
+}
+
+Status RandomBytesBatched(uint8_t* out, size_t n) {
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &OnForkChild); });
+  thread_local Batch batch;
+  uint64_t gen = fork_generation.load(std::memory_order_relaxed);
+  if (batch.pos + n > Batch::kSize || batch.generation != gen) {
+    SES_RETURN_IF_ERROR(RandomBytes(batch.bytes, Batch::kSize));
+    batch.pos = 0;
+    batch.generation = gen;
+  }
+  std::memcpy(out, batch.bytes + batch.pos, n);
+  OPENSSL_cleanse(batch.bytes + batch.pos, n);
+  batch.pos += n;
+  return OkStatus();
+}
+
+}  // namespace ses::internal
