@@ -15,23 +15,26 @@ class HostAead final : public AeadContext {
   size_t TagLength() const override { return tag_len_; }
 
   Status SetKey(std::span<const uint8_t> key) override {
-    ses_error err;
+    ses_error err = abi::NewError();
     int32_t rc = t_->aead_set_key(aead_, abi::Bytes(key), &err);
     return rc == SES_OK ? OkStatus() : abi::ToStatus(rc, err);
   }
   Status Seal(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<const uint8_t> in,
               std::span<uint8_t> out) override {
     if (out.size() != in.size() + tag_len_) return InvalidArgumentError("seal: output size mismatch");
-    ses_error err;
+    ses_error err = abi::NewError();
     int32_t rc = t_->aead_seal(aead_, nonce.data(), abi::Bytes(aad), abi::Bytes(in), out.data(), &err);
     return rc == SES_OK ? OkStatus() : abi::ToStatus(rc, err);
   }
   Status Open(const AeadNonce& nonce, std::span<const uint8_t> aad, std::span<const uint8_t> in,
               std::span<uint8_t> out) override {
     if (in.size() < tag_len_ || out.size() < in.size()) return AuthenticationFailedError();
-    ses_error err;
+    ses_error err = abi::NewError();
     int32_t rc = t_->aead_open(aead_, nonce.data(), abi::Bytes(aad), abi::Bytes(in), out.data(), &err);
-    return rc == SES_OK ? OkStatus() : AuthenticationFailedError();
+    if (rc == SES_OK) return OkStatus();
+    // A forgery says only "authentication failed"; a broken plugin says why.
+    if (rc == SES_INVALID_ARGUMENT) return AuthenticationFailedError();
+    return abi::ToStatus(rc, err);
   }
 
  private:

@@ -1,0 +1,70 @@
+#include <set>
+
+#include "ses/config.h"
+
+namespace ses {
+namespace {
+
+// Prefixes a plugin's configuration error with the line of the key it names,
+// or of its section.
+Status InSection(const Config& cfg, const PluginSection& section, const std::string& header, const Status& s) {
+  int line = section.line;
+  for (const auto& [key, key_line] : section.key_lines) {
+    if (s.message().find("'" + key + "'") != std::string::npos) line = key_line;
+  }
+  std::string where = line > 0 ? cfg.path + ":" + std::to_string(line) : cfg.path;
+  return s.WithContext(where + ": [" + header + "]");
+}
+
+std::string_view SchemeOf(std::string_view uri) { return uri.substr(0, uri.find(':')); }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Registry>> LoadPlugins(const Config& config) {
+  auto registry = std::make_unique<Registry>();
+  std::vector<std::filesystem::path> dirs = config.plugin_dirs;
+  if (dirs.empty()) dirs = Registry::DefaultDirectories();
+  if (dirs.empty()) {
+    return FailedPreconditionError("no plugin directory: set [plugins] dir in " + config.path +
+                                   " or the SES_PLUGIN_DIR environment variable");
+  }
+  for (const auto& d : dirs) SES_RETURN_IF_ERROR(registry->LoadDirectory(d));
+  return registry;
+}
+
+StatusOr<Runtime> OpenRuntime(const Config& config) {
+  Runtime rt;
+  SES_ASSIGN_OR_RETURN(rt.registry, LoadPlugins(config));
+
+  EngineOptions options;
+  options.keyrings = config.keyrings;
+  options.cache = config.cache;
+  auto cipher = rt.registry->NewCipher(config.cipher.name, config.cipher.settings);
+  if (!cipher.ok()) return InSection(config, config.cipher, "cipher", cipher.status());
+  options.cipher = std::move(cipher).value();
+
+  std::set<std::string> made;
+  for (const auto& section : config.providers) {
+    auto p = rt.registry->NewKeyProvider(section.name, section.settings);
+    if (!p.ok()) return InSection(config, section, "provider." + section.name, p.status());
+    options.providers.push_back({section.name, std::move(p).value()});
+    made.insert(section.name);
+  }
+  // A keyring's URI scheme picks its plugin; one with no section gets defaults.
+  for (const auto& k : config.keyrings) {
+    for (const auto& uri : k.key_uris) {
+      auto name = rt.registry->KeyProviderForScheme(SchemeOf(uri));
+      if (!name.ok()) return name.status().WithContext(config.path + ": keyring '" + k.name + "'");
+      if (made.count(*name) != 0) continue;
+      SES_ASSIGN_OR_RETURN(auto p, rt.registry->NewKeyProvider(*name, {}));
+      options.providers.push_back({*name, std::move(p)});
+      made.insert(*name);
+    }
+  }
+  auto engine = Engine::Create(std::move(options));
+  if (!engine.ok()) return engine.status().WithContext(config.path);
+  rt.engine = std::move(engine).value();
+  return rt;
+}
+
+}  // namespace ses

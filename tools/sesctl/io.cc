@@ -1,0 +1,93 @@
+#include "io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ses::cli {
+namespace {
+
+std::string Errno() { return std::strerror(errno); }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Input>> Input::Open(const std::string& path) {
+  if (path == "-") return std::unique_ptr<Input>(new Input(STDIN_FILENO, "stdin"));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    Status s(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kFailedPrecondition,
+             "cannot open " + path + ": " + Errno());
+    return s;
+  }
+  return std::unique_ptr<Input>(new Input(fd, path));
+}
+
+Input::~Input() {
+  if (fd_ != STDIN_FILENO) ::close(fd_);
+}
+
+StatusOr<size_t> Input::Read(std::span<uint8_t> buf) {
+  for (;;) {
+    ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return Status(FailedPreconditionError("reading " + name_ + ": " + Errno()));
+  }
+}
+
+Status Input::ReadExactly(std::span<uint8_t> buf) {
+  while (!buf.empty()) {
+    SES_ASSIGN_OR_RETURN(size_t n, Read(buf));
+    if (n == 0) return AuthenticationFailedError();  // a short message is a broken message
+    buf = buf.subspan(n);
+  }
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<Output>> Output::Open(const std::string& path) {
+  if (path == "-") return std::unique_ptr<Output>(new Output(STDOUT_FILENO, "", ""));
+  std::string temp = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(temp.data());  // mode 0600: outputs may be plaintext
+  if (fd < 0) return Status(FailedPreconditionError("cannot create a temporary file beside " + path + ": " + Errno()));
+  return std::unique_ptr<Output>(new Output(fd, path, temp));
+}
+
+Output::~Output() {
+  if (path_.empty()) return;
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+Status Output::Write(std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailedPreconditionError("writing " + (path_.empty() ? std::string("stdout") : path_) + ": " + Errno());
+    }
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+Status Output::Commit() {
+  if (path_.empty()) return OkStatus();
+  if (::fsync(fd_) != 0) return FailedPreconditionError("fsync " + temp_ + ": " + Errno());
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return FailedPreconditionError("close " + temp_ + ": " + Errno());
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) return FailedPreconditionError("rename to " + path_ + ": " + Errno());
+  committed_ = true;
+  return OkStatus();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  SES_ASSIGN_OR_RETURN(auto out, Output::Open(path));
+  SES_RETURN_IF_ERROR(out->Write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  return out->Commit();
+}
+
+}  // namespace ses::cli
