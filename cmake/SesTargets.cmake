@@ -20,8 +20,12 @@ function(ses_add_plugin)
   set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
   target_link_libraries(${target} PRIVATE ses_plugin_sdk ${P_LIBS})
   target_link_options(${target} PRIVATE
-    -Wl,--version-script=${PROJECT_SOURCE_DIR}/core/include/ses/plugin/plugin.map
-    -Wl,--no-undefined)
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/core/include/ses/plugin/plugin.map)
+  # Sanitizer runtimes live in the executable, so only plain builds can insist
+  # that a plugin resolves every symbol itself.
+  if(NOT SES_SANITIZE AND NOT SES_FUZZ)
+    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  endif()
   ses_project_warnings(${target})
 endfunction()
 

@@ -63,7 +63,7 @@ int RunInspect(const Globals&, const Args& args) {
             << "message id:     " << Hex(h->message_id) << "\n"
             << "frame size:     " << h->frame_size << "\n"
             << "header size:    " << h->header_size << " bytes (not authenticated by inspect)\n"
-            << "context:        " << (h->context.empty() ? "(empty)" : "") << "\n";
+            << "context:        " << h->context.size() << (h->context.size() == 1 ? " entry" : " entries") << "\n";
   for (const auto& [k, v] : h->context) std::cout << "  " << Printable(k) << " = " << Printable(v) << "\n";
   std::cout << "wrapped keys:   " << h->keys.size() << "\n";
   for (const auto& k : h->keys) {

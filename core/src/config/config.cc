@@ -77,6 +77,15 @@ StatusOr<Config> LoadConfig(const std::filesystem::path& path) {
     return InvalidArgumentError(file + ": " + e.what());
   }
 
+  // Sections are checked on their own: an empty one yields no options.
+  for (const auto& [section, line] : lines.sections) {
+    std::string kind = section.substr(0, section.find('.'));
+    bool named = section.find('.') != std::string::npos;
+    bool known = (!named && (section == "plugins" || section == "cipher" || section == "cache")) ||
+                 (named && (kind == "provider" || kind == "keyring"));
+    if (!known) return At(file, line, "unknown section [" + section + "]");
+  }
+
   std::map<std::string, size_t> seen;  // occurrences so far of each key
   std::map<std::string, KeyringConfig> keyrings;
   std::map<std::string, PluginSection> providers;
