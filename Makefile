@@ -24,13 +24,17 @@ test: build
 bench: build
 	@$(BUILD_DIR)/bin/ses_engine_bench
 
-# Bounded libFuzzer campaign on the envelope decoder (clang build, separate dir).
+# Bounded libFuzzer campaigns (clang build in its own dir): the envelope
+# decoder, then the whole decrypt path; FUZZ_SECONDS each (default 60).
+FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSES_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_envelope_decoder
-	@mkdir -p build-fuzz/corpus && cp -n tests/vectors/*.ses build-fuzz/corpus/ 2>/dev/null || true
-	@build-fuzz/bin/fuzz_envelope_decoder -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_envelope_decoder fuzz_engine_decrypt
+	@for t in fuzz_envelope_decoder fuzz_engine_decrypt; do \
+	  mkdir -p build-fuzz/corpus/$$t && cp tests/vectors/*.ses build-fuzz/corpus/$$t/ && \
+	  build-fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD_DIR) build-fuzz

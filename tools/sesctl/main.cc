@@ -1,5 +1,7 @@
 // sesctl: the SES command line. Offline mode: reads a config file and runs
 // the engine in-process (a client mode for sesd comes with the daemon).
+#include <sys/prctl.h>
+
 #include <iostream>
 #include <map>
 
@@ -29,6 +31,9 @@ commands:
 
 int main(int argc, char** argv) {
   using namespace ses::cli;
+  // Data keys live in this process's memory: keep them out of core dumps and
+  // away from same-user ptrace.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   po::options_description global("global options");
   global.add_options()
       ("config,c", po::value<std::string>(), "configuration file")

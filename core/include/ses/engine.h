@@ -11,7 +11,7 @@
 // by the ciphertext returns kInvalidArgument "authentication failed".
 //
 // Thread safety: all Engine methods may be called concurrently. A stream
-// object is used by one thread at a time.
+// object is used by one thread at a time and must not outlive its Engine.
 #pragma once
 
 #include <chrono>

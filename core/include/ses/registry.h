@@ -49,7 +49,8 @@ class Registry {
   // Loads one plugin file.
   Status Load(const std::filesystem::path& file);
   // Loads every "ses_*.so" in `dir` (sorted by name). A missing directory is
-  // an error; so is any plugin in it that fails to load.
+  // an error; so is any plugin in it that fails to load (plugins loaded
+  // before the failing one stay loaded: callers treat the error as fatal).
   Status LoadDirectory(const std::filesystem::path& dir);
 
   // Makes an in-process provider available under `name` (tests, embedding).
@@ -67,13 +68,15 @@ class Registry {
                                                       const PluginConfig& config) const;
 
   // Where plugins are looked for when the config names no directory:
-  // $SES_PLUGIN_DIR, else <exe dir>/../plugins (build tree), else
-  // <exe dir>/../lib/ses/plugins (installed). Only existing ones are returned.
+  // $SES_PLUGIN_DIR (made absolute; a missing one fails at load, by name),
+  // else the first existing of <exe dir>/../plugins (build tree) and
+  // <exe dir>/../lib/ses/plugins (installed).
   static std::vector<std::filesystem::path> DefaultDirectories();
 
  private:
   struct Entry;
   StatusOr<const Entry*> Find(std::string_view name, PluginKind kind) const;
+  Status CheckSchemesFree(std::string_view comma_separated) const;
   std::vector<std::unique_ptr<Entry>> entries_;
 };
 

@@ -1,5 +1,6 @@
 #include "ses/config.h"
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>

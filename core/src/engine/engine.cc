@@ -107,8 +107,12 @@ EngineImpl::EngineImpl(std::unique_ptr<KeyManager> keys, std::map<uint16_t, std:
 
 StatusOr<AeadPool*> EngineImpl::Pool(uint16_t suite_id) {
   auto it = pools_.find(suite_id);
-  if (it == pools_.end()) return AuthenticationFailedError();
-  return it->second.get();
+  if (it != pools_.end()) return it->second.get();
+  // An id the format does not define is a damaged header; a defined one the
+  // loaded cipher plugin lacks is a deployment problem worth naming.
+  if (SuiteName(suite_id) == "unknown") return AuthenticationFailedError();
+  return FailedPreconditionError("suite " + std::string(SuiteName(suite_id)) +
+                                 " is not provided by the loaded cipher plugin");
 }
 
 Status EngineImpl::BeginMessage(std::string_view keyring, const EncryptionContext& context, uint64_t bytes,
@@ -169,7 +173,7 @@ StatusOr<std::vector<uint8_t>> EngineImpl::Encrypt(std::string_view keyring, con
   // The last frame is final even when full: a regular frame promises more.
   size_t regular = plaintext.size() / fs;
   if (regular > 0 && plaintext.size() % fs == 0) --regular;
-  if (regular >= (uint64_t{1} << 32)) return InvalidArgumentError("message has too many frames for its frame size");
+  if (regular + 1 > kMaxFrames) return InvalidArgumentError("message has too many frames for its frame size");
   const size_t final_len = plaintext.size() - regular * fs;
   size_t pos = out.size();
   out.resize(pos + regular * SealedFrameSize(kFrameRegular, fs, msg.tag_len) +
@@ -235,6 +239,7 @@ StatusOr<std::vector<uint8_t>> EngineImpl::Decrypt(std::span<const uint8_t> ct, 
   };
   size_t pos = header_size, written = 0;
   for (uint64_t seq = 1;; ++seq) {
+    if (seq > kMaxFrames) return fail();
     FrameRef frame;
     if (ParseFrame(ct.subspan(pos), msg.header.frame_size, msg.tag_len, frame) != FrameParse::kFrame) return fail();
     if (!OpenFrame(**msg.aead, seq, frame, std::span<uint8_t>(out.data() + written, frame.sealed.size())).ok()) {

@@ -37,9 +37,22 @@ StatusOr<std::unique_ptr<KeyManager>> KeyManager::Create(std::vector<NamedKeyPro
       return InvalidArgumentError("keyring '" + k.name + "': frame size must be between " +
                                   std::to_string(kMinFrameSize) + " and " + std::to_string(kMaxFrameSize));
     }
+    std::set<std::string> uris;
     for (const auto& uri : k.key_uris) {
+      if (uri.size() > kMaxKeyUri) {
+        return InvalidArgumentError("keyring '" + k.name + "': key URI longer than " + std::to_string(kMaxKeyUri) +
+                                    " bytes");
+      }
+      // Two shares under one master key would undo an 'all' split.
+      if (!uris.insert(uri).second) {
+        return InvalidArgumentError("keyring '" + k.name + "' names master key " + uri + " twice");
+      }
       auto p = km->ProviderFor(uri);
       if (!p.ok()) return p.status().WithContext("keyring '" + k.name + "'");
+      if (p.value()->name.empty() || p.value()->name.size() > kMaxProviderName) {
+        return InvalidArgumentError("keyring '" + k.name + "': provider name must be 1 to " +
+                                    std::to_string(kMaxProviderName) + " bytes");
+      }
     }
   }
   return km;
@@ -64,10 +77,25 @@ StatusOr<const NamedKeyProvider*> KeyManager::ProviderFor(std::string_view key_u
                                  std::string(key_uri) + ")");
 }
 
+// Whatever a provider returns must fit the header's fields, or the message
+// would be one no decoder accepts.
+static Status CheckWrapped(const std::string& provider, const std::string& uri, const WrappedKey& w) {
+  if (w.wrapped.empty() || w.wrapped.size() > kMaxWrappedBytes) {
+    return InternalError(provider + " returned a wrapped key of " + std::to_string(w.wrapped.size()) +
+                         " bytes for " + uri + " (the format allows 1 to " + std::to_string(kMaxWrappedBytes) + ")");
+  }
+  if (w.key_version.size() > kMaxKeyVersion) {
+    return InternalError(provider + " returned a key version longer than " + std::to_string(kMaxKeyVersion) +
+                         " bytes for " + uri);
+  }
+  return OkStatus();
+}
+
 StatusOr<WrappedDataKey> KeyManager::WrapOne(const std::string& uri, const SecretBytes& key, ByteView aad) const {
   SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, ProviderFor(uri));
   auto w = p->provider->Wrap(uri, key.span(), aad);
   if (!w.ok()) return w.status().WithContext("wrapping data key under " + uri);
+  SES_RETURN_IF_ERROR(CheckWrapped(p->name, uri, *w));
   return WrappedDataKey{p->name, uri, std::move(w->key_version), std::move(w->wrapped)};
 }
 
@@ -108,6 +136,7 @@ StatusOr<std::shared_ptr<DataKey>> KeyManager::NewDataKey(const KeyringConfig& k
     auto gen = p->provider->GenerateDataKey(first, kDataKeySize, aad);
     if (gen.ok()) {
       if (gen->data_key.size() != kDataKeySize) return InternalError(p->name + ": generated key has the wrong size");
+      SES_RETURN_IF_ERROR(CheckWrapped(p->name, first, gen->wrapped));
       key = std::move(gen->data_key);
       wrapped.push_back({p->name, first, std::move(gen->wrapped.key_version), std::move(gen->wrapped.wrapped)});
       for (size_t i = 1; i < keyring.key_uris.size(); ++i) {

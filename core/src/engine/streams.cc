@@ -45,7 +45,7 @@ class EncryptStreamImpl final : public EncryptStream {
 
  private:
   Status Emit(uint8_t type) {
-    if (seq_ == (uint64_t{1} << 32)) return InvalidArgumentError("message has too many frames for its frame size");
+    if (seq_ > kMaxFrames) return InvalidArgumentError("message has too many frames for its frame size");
     size_t n = SealedFrameSize(type, filled_, msg_.tag_len);
     SES_RETURN_IF_ERROR(SealFrame(**msg_.aead, seq_, type, ByteView(plain_.data(), filled_),
                                   std::span<uint8_t>(sealed_.data(), n)));
@@ -102,6 +102,7 @@ class DecryptStreamImpl final : public DecryptStream {
       consumed_ = header_size;
     }
     while (!done_) {
+      if (seq_ > kMaxFrames) return AuthenticationFailedError();
       FrameRef frame;
       FrameParse r = ParseFrame(ByteView(pending_).subspan(consumed_), msg_->header.frame_size, msg_->tag_len, frame);
       if (r == FrameParse::kInvalid) return AuthenticationFailedError();

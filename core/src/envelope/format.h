@@ -39,6 +39,8 @@ inline constexpr size_t kMaxTagSize = 64;
 inline constexpr uint32_t kMinFrameSize = 16;
 inline constexpr uint32_t kMaxFrameSize = 4 * 1024 * 1024;
 inline constexpr uint32_t kDefaultFrameSize = 64 * 1024;
+// Frame sequence numbers run from 1 to kMaxFrames (they fit 32 bits).
+inline constexpr uint64_t kMaxFrames = 0xffffffff;
 
 // Frame types on the wire.
 inline constexpr uint8_t kFrameRegular = 1;

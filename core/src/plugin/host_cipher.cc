@@ -1,5 +1,7 @@
 // CipherProvider over a plugin's ses_cipher_v1 table. Seal/Open forward one
 // indirect call each; nothing here allocates per message.
+#include <cstdio>
+
 #include "plugin/host_wrappers.h"
 #include "ses/plugin/abi_util.h"
 
@@ -61,6 +63,12 @@ class HostCipher final : public CipherProvider {
     size_t tag_len = 0;
     for (const auto& s : suites_) {
       if (s.id == suite_id) tag_len = s.tag_len;
+    }
+    // Only listed suites: the tag length sizes the buffers Seal writes into.
+    if (tag_len == 0) {
+      char id[8];
+      std::snprintf(id, sizeof(id), "0x%04x", suite_id);
+      return NotFoundError(std::string("cipher plugin does not provide suite ") + id);
     }
     ses_error err = abi::NewError();
     void* aead = t_->aead_new(self_, suite_id, &err);

@@ -72,20 +72,18 @@ class HostKeyProvider final : public KeyProvider {
     std::string uri(key_uri);
     GeneratedDataKey result;
     result.data_key = SecretBytes(key_len);
-    std::vector<uint8_t> wrapped(kInitialOut);
-    std::string version(256, '\0');
-    ses_out dk{result.data_key.data(), key_len, 0};
-    ses_out w{wrapped.data(), wrapped.size(), 0};
-    ses_out v{reinterpret_cast<uint8_t*>(version.data()), version.size(), 0};
-    ses_error err = abi::NewError();
-    int32_t rc = t_->generate_data_key(self_, uri.c_str(), key_len, abi::Bytes(aad), &dk, &w, &v, &err);
-    if (rc != SES_OK) return Error(rc, err);
-    if (dk.len != key_len || w.len > w.cap || v.len > v.cap) {
-      return InternalError(name_ + ": plugin returned a data key of the wrong size");
-    }
-    wrapped.resize(w.len);
-    version.resize(v.len);
-    result.wrapped = WrappedKey{std::move(wrapped), std::move(version)};
+    std::string version;
+    Status s = CallWithOutputs(result.wrapped.wrapped, version, [&](ses_out* w, ses_out* v, ses_error* e) {
+      ses_out dk{result.data_key.data(), key_len, 0};
+      int32_t rc = t_->generate_data_key(self_, uri.c_str(), key_len, abi::Bytes(aad), &dk, w, v, e);
+      if (rc == SES_OK && dk.len != key_len) {
+        abi::SetError(e, InternalError(name_ + ": plugin returned a data key of the wrong size"));
+        return int32_t{SES_INTERNAL};
+      }
+      return rc;
+    });
+    if (!s.ok()) return s;
+    result.wrapped.key_version = std::move(version);
     return result;
   }
 

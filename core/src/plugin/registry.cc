@@ -1,8 +1,10 @@
 #include "ses/registry.h"
 
-#include <unistd.h>
+#include <dlfcn.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,7 +40,10 @@ Status LoadError(const std::filesystem::path& file, const std::string& reason) {
 }
 
 // Checks the table of `kind` before anything in it is called: its size must
-// cover every v1 entry and every mandatory function pointer must be set.
+// cover every entry of ABI 1.0 and every mandatory function pointer must be
+// set. Tables only grow within a major version, so a bigger table (a newer
+// minor) is fine; entries added after 1.0 must be read only when struct_size
+// covers them.
 Status ValidateTable(const std::filesystem::path& file, const ses_plugin_info* info) {
   if (info->table == nullptr) return LoadError(file, "no function table");
   auto size = *static_cast<const uint32_t*>(info->table);
@@ -95,8 +100,11 @@ Status Registry::Load(const std::filesystem::path& file) {
     // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NOW surfaces
     // missing dependencies here rather than at the first call.
     lib->library.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
-  } catch (const std::exception& e) {
-    return LoadError(file, std::string("cannot be loaded: ") + e.what());
+  } catch (const std::exception&) {
+    // Boost's message repeats the path and appends a stale errno; dlerror()
+    // holds the loader's own reason.
+    const char* why = dlerror();
+    return LoadError(file, std::string("cannot be loaded: ") + (why ? why : "unknown dynamic loader error"));
   }
   if (!lib->library.has(SES_PLUGIN_ENTRY_SYMBOL)) {
     return LoadError(file, "not an SES plugin: no " SES_PLUGIN_ENTRY_SYMBOL " symbol");
@@ -104,12 +112,15 @@ Status Registry::Load(const std::filesystem::path& file) {
   auto entry = lib->library.get<const ses_plugin_info*()>(SES_PLUGIN_ENTRY_SYMBOL);
   const ses_plugin_info* info = entry();
   if (info == nullptr) return LoadError(file, SES_PLUGIN_ENTRY_SYMBOL " returned nothing");
-  if (info->struct_size < sizeof(ses_plugin_info)) return LoadError(file, "plugin info too small");
+  // struct_size, abi_major and abi_minor lead every version of the info
+  // struct, so the version is read before the rest of the layout is trusted.
+  if (info->struct_size < offsetof(ses_plugin_info, kind)) return LoadError(file, "plugin info too small");
   if (info->abi_major != SES_PLUGIN_ABI_MAJOR) {
     return LoadError(file, "ABI version " + std::to_string(info->abi_major) + "." +
                                std::to_string(info->abi_minor) + " is not supported (this host speaks " +
                                std::to_string(SES_PLUGIN_ABI_MAJOR) + ".x)");
   }
+  if (info->struct_size < sizeof(ses_plugin_info)) return LoadError(file, "plugin info too small");
   if (!ValidName(info->name)) return LoadError(file, "invalid plugin name");
   SES_RETURN_IF_ERROR(ValidateTable(file, info));
   if (Has(info->name)) {
@@ -118,6 +129,12 @@ Status Registry::Load(const std::filesystem::path& file) {
       if (e->descriptor.name == info->name) other = e->descriptor.path;
     }
     return LoadError(file, std::string("duplicate plugin name '") + info->name + "' (already loaded from " + other + ")");
+  }
+
+  if (info->kind == SES_PLUGIN_KIND_KEY_PROVIDER) {
+    // One plugin per URI scheme, or which one serves a key would depend on load order.
+    Status free = CheckSchemesFree(static_cast<const ses_key_provider_v1*>(info->table)->uri_schemes);
+    if (!free.ok()) return LoadError(file, free.message());
   }
 
   lib->info = info;
@@ -153,12 +170,29 @@ Status Registry::LoadDirectory(const std::filesystem::path& dir) {
 }
 
 Status Registry::AddKeyProvider(std::string name, std::string uri_schemes, KeyProviderFactory factory) {
-  if (Has(name)) return AlreadyExistsError("duplicate plugin name '" + name + "'");
+  if (factory == nullptr) return InvalidArgumentError("built-in key provider '" + name + "' has no factory");
+  if (!ValidName(name.c_str())) return InvalidArgumentError("invalid plugin name '" + name + "'");
+  if (Has(name)) return FailedPreconditionError("duplicate plugin name '" + name + "'");
+  SES_RETURN_IF_ERROR(CheckSchemesFree(uri_schemes));
   auto e = std::make_unique<Entry>();
   e->descriptor = {std::move(name), PluginKind::kKeyProvider, "built-in", SES_PLUGIN_ABI_MAJOR,
                    SES_PLUGIN_ABI_MINOR, "(built-in)", std::move(uri_schemes)};
   e->factory = factory;
   entries_.push_back(std::move(e));
+  return OkStatus();
+}
+
+Status Registry::CheckSchemesFree(std::string_view schemes) const {
+  while (!schemes.empty()) {
+    std::string_view scheme = schemes.substr(0, schemes.find(','));
+    auto owner = KeyProviderForScheme(scheme);
+    if (!scheme.empty() && owner.ok()) {
+      return FailedPreconditionError("URI scheme '" + std::string(scheme) + "' is already served by plugin '" +
+                                     *owner + "'");
+    }
+    if (schemes.find(',') == std::string_view::npos) break;
+    schemes.remove_prefix(schemes.find(',') + 1);
+  }
   return OkStatus();
 }
 
@@ -190,7 +224,7 @@ StatusOr<const Registry::Entry*> Registry::Find(std::string_view name, PluginKin
   for (const auto& e : entries_) {
     if (e->descriptor.name != name) continue;
     if (e->descriptor.kind != kind) {
-      return FailedPreconditionError("plugin '" + std::string(name) + "' (" + e->descriptor.path + ") is a " +
+      return FailedPreconditionError("plugin '" + std::string(name) + "' from " + e->descriptor.path + " is a " +
                                      std::string(PluginKindName(e->descriptor.kind)) + ", not a " +
                                      std::string(PluginKindName(kind)));
     }
@@ -214,11 +248,11 @@ StatusOr<std::shared_ptr<CipherProvider>> Registry::NewCipher(std::string_view n
 
 std::vector<std::filesystem::path> Registry::DefaultDirectories() {
   std::vector<std::filesystem::path> out;
+  std::error_code ec;
   if (const char* env = std::getenv("SES_PLUGIN_DIR"); env != nullptr && *env != '\0') {
-    out.emplace_back(env);
+    out.push_back(std::filesystem::absolute(env, ec));
     return out;
   }
-  std::error_code ec;
   std::filesystem::path exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
   if (ec) return out;
   for (const auto& candidate : {exe_dir / ".." / "plugins", exe_dir / ".." / "lib" / "ses" / "plugins"}) {

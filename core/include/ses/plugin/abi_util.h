@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstring>
+#include <exception>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
