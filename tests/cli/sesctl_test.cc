@@ -249,6 +249,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"MalformedLine", "\n[keyring.x]\njust words\n", ":26: expected 'key = value'"},
         BadConfig{"KeyringWithoutKeys", "\n[keyring.empty]\nmode = any\n", ":25: keyring 'empty' has no 'key = URI' line"},
         BadConfig{"BadCacheValue", "\n[keyring.x]\nkey = keyfile://a\n[cache2]\n", ":27: unknown section [cache2]"},
+        BadConfig{"InlineComment", "\n[keyring.x]\nkey = keyfile://master.key # main\n", ":26: '#' cannot appear in a value"},
+        BadConfig{"EmptyKeyring", "\n[keyring.empty]\n", ":25: keyring 'empty' has no 'key = URI' line"},
+        BadConfig{"UnknownScheme", "\n[keyring.x]\nkey = nosuch://k\n", ":25: [keyring.x]: no loaded key-provider plugin serves 'nosuch:' URIs"},
+        BadConfig{"SameKeyTwice", "\n[keyring.x]\nkey = keyfile://master.key\nkey = keyfile://master.key\n", ":25: [keyring.x]: keyring 'x' names master key keyfile://master.key twice"},
+        BadConfig{"RepeatedSetting", "\n[keyring.x]\nkey = keyfile://a\nmode = any\nmode = all\n", ":28: 'mode' is set twice in [keyring.x]"},
         BadConfig{"DuplicateSection", "\n[provider.keyfile]\nshade = dark\n", ":25: section [provider.keyfile] appears twice"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 

@@ -68,6 +68,7 @@ int RunInit(const Globals& g, const Args& args) {
   if (dir.empty()) return Usage("init: missing DIR");
 
   std::error_code ec;
+  const bool dir_is_new = !std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) return Fail("init", FailedPreconditionError("cannot create " + dir + ": " + ec.message()));
   const std::filesystem::path abs_dir = std::filesystem::canonical(dir, ec);
@@ -80,12 +81,17 @@ int RunInit(const Globals& g, const Args& args) {
   bare.path = config_path;
   auto registry = LoadPlugins(bare);
   if (!registry.ok()) return Fail("init", registry.status());
-  std::filesystem::path plugin_dir = std::filesystem::path((*registry)->Plugins().front().path).parent_path();
+  if ((*registry)->Plugins().empty()) {
+    return Fail("init", FailedPreconditionError("no plugins (ses_*.so) were found; set SES_PLUGIN_DIR"));
+  }
+  std::filesystem::path plugin_dir =
+      std::filesystem::absolute((*registry)->Plugins().front().path, ec).parent_path();
 
   std::string keyfile_dir;
   if (key_uri.empty()) {
-    // A fresh keyfile master key under DIR, readable by the owner only.
-    ::chmod(abs_dir.c_str(), 0700);
+    // A fresh keyfile master key under DIR; a directory made here is the
+    // owner's alone (an existing one keeps its mode).
+    if (dir_is_new) ::chmod(abs_dir.c_str(), 0700);
     keyfile_dir = abs_dir.string();
     key_uri = std::string("keyfile://") + kDefaultKeyName;
     auto provider = (*registry)->NewKeyProvider("keyfile", {{"dir", keyfile_dir}});
@@ -105,6 +111,8 @@ int RunInit(const Globals& g, const Args& args) {
   }
   if (!s.ok()) {
     std::filesystem::remove(staging, ec);
+    // A key made for a config that never worked protects nothing yet.
+    if (!keyfile_dir.empty()) std::filesystem::remove(abs_dir / kDefaultKeyName, ec);
     return Fail("init", s.WithContext("the new configuration does not work"));
   }
 

@@ -33,6 +33,7 @@ struct Config {
   PluginSection cipher{"cipher-openssl", {}, 0, {}};
   std::vector<PluginSection> providers;
   std::vector<KeyringConfig> keyrings;
+  std::map<std::string, int> keyring_lines;  // keyring name -> line of its section
   CacheLimits cache;
 };
 

@@ -7,8 +7,10 @@
 //
 // Decryption is strict: it only asks providers to unwrap under master keys
 // that appear in one of the engine's keyrings, so a hostile header cannot
-// make the engine call a key it was not configured with. Every failure caused
-// by the ciphertext returns kInvalidArgument "authentication failed".
+// make the engine call a key it was not configured with. A header naming a
+// master key this engine does not have gets kNotFound naming that key (the
+// header shows it anyway); every other failure caused by the ciphertext is
+// kInvalidArgument "authentication failed", with no detail.
 //
 // Thread safety: all Engine methods may be called concurrently. A stream
 // object is used by one thread at a time and must not outlive its Engine.
@@ -106,8 +108,9 @@ class Engine {
   virtual StatusOr<std::unique_ptr<DecryptStream>> NewDecryptStream(const EncryptionContext& context,
                                                                     Sink sink) = 0;
 
-  // Rewraps the data key under `keyring`'s current master keys. Only the
-  // header changes: the body bytes are reused as they are. `header` must hold
+  // Rewraps the data key under `keyring`'s current master keys (and mode).
+  // Only the header changes: the body bytes are reused as they are, so the
+  // message keeps its suite and frame size whatever the keyring says. `header` must hold
   // at least the whole header (HeaderSize tells how much that is); the
   // returned bytes replace exactly that many leading bytes.
   virtual StatusOr<std::vector<uint8_t>> ReEncryptHeader(std::span<const uint8_t> header,

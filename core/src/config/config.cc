@@ -87,9 +87,23 @@ StatusOr<Config> LoadConfig(const std::filesystem::path& path) {
     if (!known) return At(file, line, "unknown section [" + section + "]");
   }
 
-  std::map<std::string, size_t> seen;  // occurrences so far of each key
   std::map<std::string, KeyringConfig> keyrings;
   std::map<std::string, PluginSection> providers;
+  // Named sections exist even when empty: an empty keyring is an error below,
+  // an empty provider section makes the provider with its defaults.
+  for (const auto& [section, line] : lines.sections) {
+    std::string kind = section.substr(0, section.find('.'));
+    std::string name = section.substr(section.find('.') + 1);
+    if (section.find('.') == std::string::npos || !ValidName(name)) {
+      if (kind == "keyring" || kind == "provider") return At(file, line, "bad " + kind + " name '" + name + "'");
+      continue;
+    }
+    if (kind == "keyring") keyrings[name].name = name;
+    if (kind == "provider") providers[name] = PluginSection{name, {}, line, {}};
+    if (kind == "keyring") cfg.keyring_lines[name] = line;
+  }
+
+  std::map<std::string, size_t> seen;  // occurrences so far of each key
   std::set<std::string> singletons;
 
   for (const auto& opt : parsed.options) {
@@ -103,7 +117,7 @@ StatusOr<Config> LoadConfig(const std::filesystem::path& path) {
     std::string name = section.find('.') == std::string::npos ? "" : section.substr(section.find('.') + 1);
     auto unknown = [&] { return At(file, line, "unknown key '" + key + "' in [" + section + "]"); };
     auto once = [&]() -> Status {
-      if (key == "key" || key == "dir") return OkStatus();  // repeatable
+      if ((section == "plugins" && key == "dir") || (kind == "keyring" && key == "key")) return OkStatus();
       if (!singletons.insert(full).second) return At(file, line, "'" + key + "' is set twice in [" + section + "]");
       return OkStatus();
     };

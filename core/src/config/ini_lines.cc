@@ -47,6 +47,11 @@ StatusOr<IniLines> IndexIniLines(const std::string& file, const std::string& tex
       return InvalidArgumentError(file + ":" + std::to_string(n) + ": expected 'key = value'");
     }
     std::string key = Trim(line.substr(0, eq));
+    // Program_options would cut the value at '#' without a word.
+    if (line.find('#', eq) != std::string::npos) {
+      return InvalidArgumentError(file + ":" + std::to_string(n) +
+                                  ": '#' cannot appear in a value (comments take a line of their own)");
+    }
     out.keys[section.empty() ? key : section + "." + key].push_back(n);
   }
   return out;

@@ -18,6 +18,13 @@ Status InSection(const Config& cfg, const PluginSection& section, const std::str
 
 std::string_view SchemeOf(std::string_view uri) { return uri.substr(0, uri.find(':')); }
 
+// Prefixes an error about keyring `name` with the line of its section.
+Status InKeyring(const Config& cfg, const std::string& name, const Status& s) {
+  auto it = cfg.keyring_lines.find(name);
+  std::string where = it == cfg.keyring_lines.end() ? cfg.path : cfg.path + ":" + std::to_string(it->second);
+  return s.WithContext(where + ": [keyring." + name + "]");
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Registry>> LoadPlugins(const Config& config) {
@@ -54,7 +61,7 @@ StatusOr<Runtime> OpenRuntime(const Config& config) {
   for (const auto& k : config.keyrings) {
     for (const auto& uri : k.key_uris) {
       auto name = rt.registry->KeyProviderForScheme(SchemeOf(uri));
-      if (!name.ok()) return name.status().WithContext(config.path + ": keyring '" + k.name + "'");
+      if (!name.ok()) return InKeyring(config, k.name, name.status());
       if (made.count(*name) != 0) continue;
       SES_ASSIGN_OR_RETURN(auto p, rt.registry->NewKeyProvider(*name, {}));
       options.providers.push_back({*name, std::move(p)});
@@ -62,7 +69,14 @@ StatusOr<Runtime> OpenRuntime(const Config& config) {
     }
   }
   auto engine = Engine::Create(std::move(options));
-  if (!engine.ok()) return engine.status().WithContext(config.path);
+  if (!engine.ok()) {
+    for (const auto& k : config.keyrings) {
+      if (engine.status().message().find("keyring '" + k.name + "'") != std::string::npos) {
+        return InKeyring(config, k.name, engine.status());
+      }
+    }
+    return engine.status().WithContext(config.path);
+  }
   rt.engine = std::move(engine).value();
   return rt;
 }
