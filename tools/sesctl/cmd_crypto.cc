@@ -42,48 +42,42 @@ Status Pump(Input& in, W&& write) {
 
 }  // namespace
 
-int RunEncrypt(const Globals& g, const Args& args) {
+// encrypt and decrypt: parse, open the engine and files, then pump the input
+// through the stream `open_stream` makes. The output file appears only if
+// every step succeeded.
+template <typename OpenStream>
+int RunStream(const std::string& command, const Globals& g, const Args& args, bool keyring, OpenStream&& open_stream) {
   CryptoArgs a;
   int code = 0;
-  auto vm = ParseArgs("encrypt", args, CryptoOptions(a, true, true), nullptr, code);
+  auto vm = ParseArgs(command, args, CryptoOptions(a, keyring, true), nullptr, code);
   if (!vm) return code;
   auto ctx = ParseContext(a.context);
   if (!ctx.ok()) return Usage(ctx.status().message());
   auto rt = OpenFromGlobals(g);
-  if (!rt.ok()) return Fail("encrypt", rt.status());
+  if (!rt.ok()) return Fail(command, rt.status());
   auto in = Input::Open(a.in);
-  if (!in.ok()) return Fail("encrypt", in.status());
+  if (!in.ok()) return Fail(command, in.status());
   auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail("encrypt", out.status());
+  if (!out.ok()) return Fail(command, out.status());
   Output& o = **out;
-  auto stream = rt->engine->NewEncryptStream(a.keyring, *ctx, [&o](std::span<const uint8_t> b) { return o.Write(b); });
-  if (!stream.ok()) return Fail("encrypt", stream.status());
+  auto stream = open_stream(*rt->engine, a, *ctx, [&o](std::span<const uint8_t> b) { return o.Write(b); });
+  if (!stream.ok()) return Fail(command, stream.status());
   Status s = Pump(**in, [&](std::span<const uint8_t> b) { return (*stream)->Write(b); });
   if (s.ok()) s = (*stream)->Finish();
   if (s.ok()) s = o.Commit();
-  return s.ok() ? 0 : Fail("encrypt", s);
+  return s.ok() ? 0 : Fail(command, s);
+}
+
+int RunEncrypt(const Globals& g, const Args& args) {
+  return RunStream("encrypt", g, args, true, [](Engine& e, const CryptoArgs& a, const EncryptionContext& ctx, Sink sink) {
+    return e.NewEncryptStream(a.keyring, ctx, std::move(sink));
+  });
 }
 
 int RunDecrypt(const Globals& g, const Args& args) {
-  CryptoArgs a;
-  int code = 0;
-  auto vm = ParseArgs("decrypt", args, CryptoOptions(a, false, true), nullptr, code);
-  if (!vm) return code;
-  auto ctx = ParseContext(a.context);
-  if (!ctx.ok()) return Usage(ctx.status().message());
-  auto rt = OpenFromGlobals(g);
-  if (!rt.ok()) return Fail("decrypt", rt.status());
-  auto in = Input::Open(a.in);
-  if (!in.ok()) return Fail("decrypt", in.status());
-  auto out = Output::Open(a.out);
-  if (!out.ok()) return Fail("decrypt", out.status());
-  Output& o = **out;
-  auto stream = rt->engine->NewDecryptStream(*ctx, [&o](std::span<const uint8_t> b) { return o.Write(b); });
-  if (!stream.ok()) return Fail("decrypt", stream.status());
-  Status s = Pump(**in, [&](std::span<const uint8_t> b) { return (*stream)->Write(b); });
-  if (s.ok()) s = (*stream)->Finish();
-  if (s.ok()) s = o.Commit();
-  return s.ok() ? 0 : Fail("decrypt", s);
+  return RunStream("decrypt", g, args, false, [](Engine& e, const CryptoArgs&, const EncryptionContext& ctx, Sink sink) {
+    return e.NewDecryptStream(ctx, std::move(sink));
+  });
 }
 
 int RunReEncrypt(const Globals& g, const Args& args) {

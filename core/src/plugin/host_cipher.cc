@@ -87,14 +87,7 @@ class HostCipher final : public CipherProvider {
 
 StatusOr<std::shared_ptr<CipherProvider>> NewHostCipher(LibraryRef lib, const PluginConfig& config) {
   auto* table = static_cast<const ses_cipher_v1*>(lib->info->table);
-  std::vector<ses_kv> kv;
-  for (const auto& [k, v] : config) kv.push_back({k.c_str(), v.c_str()});
-  ses_error err = abi::NewError();
-  void* self = table->create(kv.data(), kv.size(), &err);
-  if (self == nullptr) {
-    return abi::ToStatus(err.code == SES_OK ? SES_INTERNAL : err.code, err)
-        .WithContext("plugin " + lib->path + ": initialisation failed");
-  }
+  SES_ASSIGN_OR_RETURN(void* self, CreateInstance(lib, table->create, config));
   return std::shared_ptr<CipherProvider>(std::make_shared<HostCipher>(lib, table, self));
 }
 

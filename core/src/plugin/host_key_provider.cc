@@ -172,16 +172,21 @@ class HostKeyProvider final : public KeyProvider {
 
 }  // namespace
 
-StatusOr<std::shared_ptr<KeyProvider>> NewHostKeyProvider(LibraryRef lib, const PluginConfig& config) {
-  auto* table = static_cast<const ses_key_provider_v1*>(lib->info->table);
+StatusOr<void*> CreateInstance(const LibraryRef& lib, CreateFn create, const PluginConfig& config) {
   std::vector<ses_kv> kv;
   for (const auto& [k, v] : config) kv.push_back({k.c_str(), v.c_str()});
   ses_error err = abi::NewError();
-  void* self = table->create(kv.data(), kv.size(), &err);
+  void* self = create(kv.data(), kv.size(), &err);
   if (self == nullptr) {
     return abi::ToStatus(err.code == SES_OK ? SES_INTERNAL : err.code, err)
         .WithContext("plugin " + lib->path + ": initialisation failed");
   }
+  return self;
+}
+
+StatusOr<std::shared_ptr<KeyProvider>> NewHostKeyProvider(LibraryRef lib, const PluginConfig& config) {
+  auto* table = static_cast<const ses_key_provider_v1*>(lib->info->table);
+  SES_ASSIGN_OR_RETURN(void* self, CreateInstance(lib, table->create, config));
   return std::shared_ptr<KeyProvider>(std::make_shared<HostKeyProvider>(lib, table, self));
 }
 

@@ -11,6 +11,10 @@
 
 namespace ses::internal {
 
+// Calls a table's create() with `config`; errors name the plugin file.
+using CreateFn = void* (*)(const ses_kv*, size_t, ses_error*);
+StatusOr<void*> CreateInstance(const LibraryRef& lib, CreateFn create, const PluginConfig& config);
+
 StatusOr<std::shared_ptr<KeyProvider>> NewHostKeyProvider(LibraryRef lib,
                                                           const PluginConfig& config);
 StatusOr<std::shared_ptr<CipherProvider>> NewHostCipher(LibraryRef lib,
