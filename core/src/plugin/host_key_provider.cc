@@ -12,6 +12,7 @@ namespace {
 // plugin asks for, up to kMaxOut (a wrapped key or URI is never that large).
 constexpr size_t kInitialOut = 1024;
 constexpr size_t kMaxOut = 1 << 20;
+constexpr size_t kOnceOut = 64 * 1024;
 
 std::vector<std::string> SplitSchemes(const char* s) {
   std::vector<std::string> out;
@@ -87,11 +88,13 @@ class HostKeyProvider final : public KeyProvider {
     return result;
   }
 
+  // Creating and rotating change state, so they must not run twice: they get
+  // one generous buffer instead of the grow-and-retry of the other calls.
   StatusOr<std::string> CreateKey(std::string_view key_uri) override {
-    return StringCall(t_->create_key, key_uri, "key creation");
+    return StringCall(t_->create_key, key_uri, "key creation", kOnceOut);
   }
   StatusOr<std::string> RotateKey(std::string_view key_uri) override {
-    return StringCall(t_->rotate_key, key_uri, "key rotation");
+    return StringCall(t_->rotate_key, key_uri, "key rotation", kOnceOut);
   }
   StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) override {
     SES_ASSIGN_OR_RETURN(std::string joined, StringCall(t_->list_versions, key_uri, "version listing"));
@@ -121,11 +124,12 @@ class HostKeyProvider final : public KeyProvider {
     return s.WithContext(name_);
   }
 
-  StatusOr<std::string> StringCall(StringFn fn, std::string_view key_uri, const char* what) {
+  // `once_size` > 0: a single call with that much room (not idempotent).
+  StatusOr<std::string> StringCall(StringFn fn, std::string_view key_uri, const char* what, size_t once_size = 0) {
     if (fn == nullptr) return Status(UnimplementedError(name_ + ": plugin does not support " + what));
     std::string uri(key_uri);
-    std::vector<uint8_t> buf(kInitialOut);
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<uint8_t> buf(once_size > 0 ? once_size : kInitialOut);
+    for (int attempt = 0; attempt < (once_size > 0 ? 1 : 2); ++attempt) {
       ses_out out{buf.data(), buf.size(), 0};
       ses_error err = abi::NewError();
       int32_t rc = fn(self_, uri.c_str(), &out, &err);

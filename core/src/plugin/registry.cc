@@ -44,13 +44,19 @@ Status LoadError(const std::filesystem::path& file, const std::string& reason) {
 // set. Tables only grow within a major version, so a bigger table (a newer
 // minor) is fine; entries added after 1.0 must be read only when struct_size
 // covers them.
+// Table sizes at ABI 1.0. Today they equal sizeof(); when a minor version
+// appends entries, these stay as they are.
+constexpr size_t kKeyProviderV10Size = sizeof(ses_key_provider_v1);
+constexpr size_t kCipherV10Size = sizeof(ses_cipher_v1);
+constexpr size_t kStoreV10Size = sizeof(ses_store_v1);
+
 Status ValidateTable(const std::filesystem::path& file, const ses_plugin_info* info) {
   if (info->table == nullptr) return LoadError(file, "no function table");
   auto size = *static_cast<const uint32_t*>(info->table);
   switch (info->kind) {
     case SES_PLUGIN_KIND_KEY_PROVIDER: {
       auto* t = static_cast<const ses_key_provider_v1*>(info->table);
-      if (size < sizeof(ses_key_provider_v1)) return LoadError(file, "key-provider table too small");
+      if (size < kKeyProviderV10Size) return LoadError(file, "key-provider table too small");
       if (!t->create || !t->destroy || !t->wrap || !t->unwrap || !t->uri_schemes) {
         return LoadError(file, "key-provider table lacks a mandatory function");
       }
@@ -58,7 +64,7 @@ Status ValidateTable(const std::filesystem::path& file, const ses_plugin_info* i
     }
     case SES_PLUGIN_KIND_CIPHER: {
       auto* t = static_cast<const ses_cipher_v1*>(info->table);
-      if (size < sizeof(ses_cipher_v1)) return LoadError(file, "cipher table too small");
+      if (size < kCipherV10Size) return LoadError(file, "cipher table too small");
       if (!t->create || !t->destroy || !t->suite_count || !t->suite_at || !t->aead_new ||
           !t->aead_free || !t->aead_set_key || !t->aead_seal || !t->aead_open) {
         return LoadError(file, "cipher table lacks a mandatory function");
@@ -67,7 +73,7 @@ Status ValidateTable(const std::filesystem::path& file, const ses_plugin_info* i
     }
     case SES_PLUGIN_KIND_STORE: {
       auto* t = static_cast<const ses_store_v1*>(info->table);
-      if (size < sizeof(ses_store_v1)) return LoadError(file, "store table too small");
+      if (size < kStoreV10Size) return LoadError(file, "store table too small");
       if (!t->create || !t->destroy || !t->get || !t->put || !t->remove || !t->list) {
         return LoadError(file, "store table lacks a mandatory function");
       }
