@@ -50,6 +50,8 @@ struct CacheLimits {
   bool enabled = true;
 };
 
+// Hits served from a thread's memo of its last key are added in batches, so
+// another thread's most recent hits may not show yet.
 struct CacheStats {
   uint64_t hits = 0;
   uint64_t misses = 0;
@@ -101,6 +103,14 @@ class Engine {
   // `context` must equal the context sealed in the message.
   virtual StatusOr<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext,
                                                  const EncryptionContext& context) = 0;
+
+  // As Encrypt and Decrypt, into `out` (resized to fit; its capacity is
+  // reused, so a caller looping over messages allocates nothing). On failure
+  // `out` is wiped and emptied.
+  virtual Status EncryptTo(std::string_view keyring, const EncryptionContext& context,
+                           std::span<const uint8_t> plaintext, std::vector<uint8_t>& out) = 0;
+  virtual Status DecryptTo(std::span<const uint8_t> ciphertext, const EncryptionContext& context,
+                           std::vector<uint8_t>& out) = 0;
 
   virtual StatusOr<std::unique_ptr<EncryptStream>> NewEncryptStream(std::string_view keyring,
                                                                     const EncryptionContext& context,

@@ -1,92 +1,135 @@
 // Uses the SHA256_* block API (deprecated in OpenSSL 3 in favour of EVP)
 // because it is the only OpenSSL interface that lets a keyed HMAC state be
-// copied without a heap allocation: about 5 us per message through EVP_KDF
-// against a fraction of a microsecond here (docs/performance.md). The price:
-// this bypasses OpenSSL providers, so a [cipher] properties = fips=yes setting
-// does not cover the KDF. Routing it through the cipher plugin's library
-// context is the planned fix (docs/format.md, security notes).
+// copied without a heap allocation: a fraction of a microsecond per message
+// here against about 1.2 us through a reused EVP_KDF context
+// (docs/performance.md). The price: this bypasses OpenSSL providers, so a
+// [cipher] properties = fips=yes setting does not cover the KDF. Routing it
+// through the cipher plugin's library context is the planned fix
+// (docs/format.md, security notes).
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto/hkdf.h"
 
-#include <cassert>
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 namespace ses::internal {
-
-struct HkdfPrk::State {
-  SHA256_CTX inner;  // after absorbing PRK ^ ipad
-  SHA256_CTX outer;  // after absorbing PRK ^ opad
-};
-
-
-HkdfPrk::State& HkdfPrk::state() {
-  static_assert(sizeof(State) <= sizeof(state_), "state buffer too small");
-  return *reinterpret_cast<State*>(state_); }
-const HkdfPrk::State& HkdfPrk::state() const { return *reinterpret_cast<const State*>(state_); }
-
 namespace {
 
 constexpr size_t kBlock = 64;
+static_assert(sizeof(SHA256_CTX) <= 112, "state buffers too small");
 
-// Keys `inner`/`outer` with an HMAC-SHA256 key of at most 64 bytes.
-void KeyHmac(ByteView key, SHA256_CTX& inner, SHA256_CTX& outer) {
-  assert(key.size() <= kBlock);
+SHA256_CTX* Ctx(uint8_t* p) { return reinterpret_cast<SHA256_CTX*>(p); }
+
+void AbsorbPad(ByteView key, uint8_t pad_byte, uint8_t* state) {
   uint8_t pad[kBlock];
-  std::memset(pad, 0x36, kBlock);
+  std::memset(pad, pad_byte, kBlock);
   for (size_t i = 0; i < key.size(); ++i) pad[i] ^= key[i];
-  SHA256_Init(&inner);
-  SHA256_Update(&inner, pad, kBlock);
-  std::memset(pad, 0x5c, kBlock);
-  for (size_t i = 0; i < key.size(); ++i) pad[i] ^= key[i];
-  SHA256_Init(&outer);
-  SHA256_Update(&outer, pad, kBlock);
+  SHA256_Init(Ctx(state));
+  SHA256_Update(Ctx(state), pad, kBlock);
   OPENSSL_cleanse(pad, sizeof(pad));
 }
 
 }  // namespace
 
-HkdfPrk::HkdfPrk(ByteView salt, ByteView ikm) {
-  // HKDF-Extract: PRK = HMAC(salt, ikm). Salts here are short constants.
-  uint8_t salt_hash[SHA256_DIGEST_LENGTH];
-  ByteView salt_key = salt;
-  if (salt.size() > kBlock) {
-    SHA256(salt.data(), salt.size(), salt_hash);
-    salt_key = ByteView(salt_hash, sizeof(salt_hash));
+HmacSha256::HmacSha256(ByteView key) {
+  // RFC 2104: a key longer than the block is replaced by its hash.
+  uint8_t digest[kSha256Size];
+  if (key.size() > kBlock) {
+    SHA256(key.data(), key.size(), digest);
+    key = ByteView(digest, sizeof(digest));
   }
-  SHA256_CTX in, out;
-  KeyHmac(salt_key, in, out);
-  uint8_t prk[SHA256_DIGEST_LENGTH];
-  SHA256_Update(&in, ikm.data(), ikm.size());
-  SHA256_Final(prk, &in);
-  SHA256_Update(&out, prk, sizeof(prk));
-  SHA256_Final(prk, &out);
-  KeyHmac(ByteView(prk, sizeof(prk)), state().inner, state().outer);
-  OPENSSL_cleanse(prk, sizeof(prk));
-  OPENSSL_cleanse(&in, sizeof(in));
-  OPENSSL_cleanse(&out, sizeof(out));
+  AbsorbPad(key, 0x36, inner_);
+  AbsorbPad(key, 0x5c, outer_);
+  OPENSSL_cleanse(digest, sizeof(digest));
 }
 
-HkdfPrk::~HkdfPrk() { OPENSSL_cleanse(state_, sizeof(state_)); }
+HmacSha256::~HmacSha256() {
+  OPENSSL_cleanse(inner_, sizeof(inner_));
+  OPENSSL_cleanse(outer_, sizeof(outer_));
+}
+
+HmacSha256::Run::Run(const HmacSha256* key) : key_(key) { std::memcpy(inner_, key->inner_, sizeof(inner_)); }
+
+HmacSha256::Run::~Run() { OPENSSL_cleanse(inner_, sizeof(inner_)); }
+
+void HmacSha256::Run::Update(ByteView data) { SHA256_Update(Ctx(inner_), data.data(), data.size()); }
+
+void HmacSha256::Run::Final(std::span<uint8_t, kSha256Size> out) {
+  // One scratch area, so one wipe: this runs once per message.
+  struct {
+    alignas(16) uint8_t outer[112];
+    uint8_t inner_hash[kSha256Size];
+  } s;
+  SHA256_Final(s.inner_hash, Ctx(inner_));
+  std::memcpy(s.outer, key_->outer_, sizeof(s.outer));
+  SHA256_Update(Ctx(s.outer), s.inner_hash, sizeof(s.inner_hash));
+  SHA256_Final(out.data(), Ctx(s.outer));
+  OPENSSL_cleanse(&s, sizeof(s));
+}
+
+void HmacSha256::PadOneBlock(ByteView message, uint8_t block[64]) {
+  assert(message.size() <= 55);
+  std::memset(block, 0, 64);
+  std::memcpy(block, message.data(), message.size());
+  block[message.size()] = 0x80;
+  const uint64_t bits = (kBlock + message.size()) * 8;  // the key block counts
+  for (int i = 0; i < 8; ++i) block[56 + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+}
+
+void HmacSha256::MacPaddedBlock(const uint8_t block[64], std::span<uint8_t, kSha256Size> out) const {
+  struct {
+    SHA256_CTX ctx;
+    uint8_t outer_block[64];
+  } s;
+  // Inner hash: the ipad state, one more block.
+  std::memcpy(&s.ctx, inner_, sizeof(SHA256_CTX));
+  SHA256_Transform(&s.ctx, block);
+  // Outer hash: the opad state, then the inner digest padded to one block.
+  std::memset(s.outer_block, 0, sizeof(s.outer_block));
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 4; ++j) s.outer_block[4 * i + j] = static_cast<uint8_t>(s.ctx.h[i] >> (24 - 8 * j));
+  }
+  s.outer_block[kSha256Size] = 0x80;
+  const uint64_t bits = (kBlock + kSha256Size) * 8;
+  for (int i = 0; i < 8; ++i) s.outer_block[56 + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  std::memcpy(&s.ctx, outer_, sizeof(SHA256_CTX));
+  SHA256_Transform(&s.ctx, s.outer_block);
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<uint8_t>(s.ctx.h[i] >> (24 - 8 * j));
+  }
+  OPENSSL_cleanse(&s, sizeof(s));
+}
+
+HkdfPrk::PrkBytes::~PrkBytes() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+
+HkdfPrk::PrkBytes HkdfPrk::Extract(ByteView salt, ByteView ikm) {
+  HmacSha256 salted(salt);
+  HmacSha256::Run run = salted.Begin();
+  run.Update(ikm);
+  PrkBytes prk;
+  run.Final(prk.bytes);
+  return prk;
+}
+
+// The PRK bytes live in a temporary that is wiped at the end of this
+// initialiser; only the keyed HMAC state stays.
+HkdfPrk::HkdfPrk(ByteView salt, ByteView ikm) : hmac_(ByteView(Extract(salt, ikm).bytes, kSha256Size)) {}
 
 void HkdfPrk::Expand(std::initializer_list<ByteView> info_parts, std::span<uint8_t> out) const {
-  assert(out.size() <= 255 * SHA256_DIGEST_LENGTH);
-  uint8_t t[SHA256_DIGEST_LENGTH];
+  assert(out.size() <= 255 * kSha256Size);
+  uint8_t t[kSha256Size];
   size_t done = 0;
   for (uint8_t counter = 1; done < out.size(); ++counter) {
     // T(i) = HMAC(PRK, T(i-1) | info | i)
-    SHA256_CTX ctx = state().inner;
-    if (counter > 1) SHA256_Update(&ctx, t, sizeof(t));
-    for (ByteView part : info_parts) SHA256_Update(&ctx, part.data(), part.size());
-    SHA256_Update(&ctx, &counter, 1);
-    SHA256_Final(t, &ctx);
-    ctx = state().outer;
-    SHA256_Update(&ctx, t, sizeof(t));
-    SHA256_Final(t, &ctx);
-    OPENSSL_cleanse(&ctx, sizeof(ctx));
+    HmacSha256::Run run = hmac_.Begin();
+    if (counter > 1) run.Update(ByteView(t, sizeof(t)));
+    for (ByteView part : info_parts) run.Update(part);
+    run.Update(ByteView(&counter, 1));
+    run.Final(t);
     size_t n = std::min(sizeof(t), out.size() - done);
     std::memcpy(out.data() + done, t, n);
     done += n;

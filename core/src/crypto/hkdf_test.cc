@@ -73,3 +73,43 @@ TEST(HkdfTest, InfoPartsMatchOpenSslHkdf) {
 
 }  // namespace
 }  // namespace ses::internal
+
+namespace ses::internal {
+namespace {
+
+// The per-message shortcut (one pre-padded block) equals plain HMAC for
+// every message length it accepts.
+TEST(HmacTest, PaddedBlockShortcutMatchesPlainHmac) {
+  std::vector<uint8_t> key(32);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(7 * i + 1);
+  HmacSha256 mac(key);
+  for (size_t n = 0; n <= 55; ++n) {
+    std::vector<uint8_t> msg(n);
+    for (size_t i = 0; i < n; ++i) msg[i] = static_cast<uint8_t>(n * 31 + i);
+    uint8_t block[64], fast[32], plain[32];
+    HmacSha256::PadOneBlock(msg, block);
+    mac.MacPaddedBlock(block, fast);
+    HmacSha256::Run run = mac.Begin();
+    run.Update(msg);
+    run.Final(plain);
+    EXPECT_EQ(HexEncode(ByteView(fast, 32)), HexEncode(ByteView(plain, 32))) << n;
+  }
+}
+
+// RFC 4231 test case 2 ("Jefe"), HMAC-SHA-256.
+TEST(HmacTest, MatchesRfc4231TestCase2) {
+  std::string key = "Jefe", msg = "what do ya want for nothing?";
+  HmacSha256 mac(AsBytes(key));
+  uint8_t out[32];
+  HmacSha256::Run run = mac.Begin();
+  run.Update(AsBytes(msg));
+  run.Final(out);
+  EXPECT_EQ(HexEncode(ByteView(out, 32)), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  uint8_t block[64], fast[32];
+  HmacSha256::PadOneBlock(AsBytes(msg), block);
+  mac.MacPaddedBlock(block, fast);
+  EXPECT_EQ(HexEncode(ByteView(fast, 32)), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+}  // namespace
+}  // namespace ses::internal

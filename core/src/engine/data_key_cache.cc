@@ -2,51 +2,48 @@
 
 namespace ses::internal {
 
-bool DataKeyCache::WithinLimits(const DataKey& key, uint64_t extra_messages, uint64_t extra_bytes) const {
-  if (std::chrono::steady_clock::now() - key.created >= limits_.max_age) return false;
-  if (key.messages.load(std::memory_order_relaxed) + extra_messages > limits_.max_messages) return false;
-  return key.bytes.load(std::memory_order_relaxed) + extra_bytes <= limits_.max_bytes;
+bool DataKeyCache::Usable(const DataKey& key, uint64_t messages, uint64_t bytes) const {
+  if (key.retired.load(std::memory_order_relaxed)) return false;
+  if (CoarseNow() - key.created() >= limits_.max_age) return false;
+  if (key.messages.load(std::memory_order_relaxed) + messages > limits_.max_messages) return false;
+  return key.bytes.load(std::memory_order_relaxed) + bytes <= limits_.max_bytes;
+}
+
+void DataKeyCache::Erase(Map& m, std::unordered_map<std::string, Map::Slot>::iterator it) {
+  it->second.key->retired.store(true, std::memory_order_relaxed);
+  m.lru.erase(it->second.lru);
+  m.slots.erase(it);
+  ++evictions_;
 }
 
 std::shared_ptr<const DataKey> DataKeyCache::Get(Map& m, const std::string& id, uint64_t messages,
                                                   uint64_t bytes) {
-  if (!limits_.enabled) return nullptr;
+  if (!enabled()) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = m.slots.find(id);
   if (it == m.slots.end()) {
-    ++stats_.misses;
+    ++misses_;
     return nullptr;
   }
   const DataKey& key = *it->second.key;
-  if (!WithinLimits(key, messages, bytes)) {
-    m.lru.erase(it->second.lru);
-    m.slots.erase(it);
-    ++stats_.evictions;
-    ++stats_.misses;
+  if (!Usable(key, messages, bytes)) {
+    Erase(m, it);
+    ++misses_;
     return nullptr;
   }
   key.messages.fetch_add(messages, std::memory_order_relaxed);
   key.bytes.fetch_add(bytes, std::memory_order_relaxed);
   m.lru.splice(m.lru.begin(), m.lru, it->second.lru);
-  ++stats_.hits;
+  hits_.fetch_add(1, std::memory_order_relaxed);
   return it->second.key;
 }
 
 void DataKeyCache::Put(Map& m, const std::string& id, std::shared_ptr<const DataKey> key) {
-  if (!limits_.enabled || limits_.max_entries == 0) return;
+  if (!enabled()) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = m.slots.find(id);
-  if (it != m.slots.end()) {
-    // Another thread raced us to the same id; keep the newer key.
-    it->second.key = std::move(key);
-    m.lru.splice(m.lru.begin(), m.lru, it->second.lru);
-    return;
-  }
-  while (m.slots.size() >= limits_.max_entries) {
-    m.slots.erase(m.lru.back());
-    m.lru.pop_back();
-    ++stats_.evictions;
-  }
+  if (it != m.slots.end()) Erase(m, it);  // another thread raced us; keep the newer key
+  while (m.slots.size() >= limits_.max_entries) Erase(m, m.slots.find(m.lru.back()));
   m.lru.push_front(id);
   m.slots.emplace(id, Map::Slot{std::move(key), m.lru.begin()});
 }
@@ -66,14 +63,12 @@ void DataKeyCache::PutForDecrypt(const std::string& id, std::shared_ptr<const Da
 
 void DataKeyCache::ClearEncrypt() {
   std::lock_guard<std::mutex> lock(mu_);
-  stats_.evictions += encrypt_.slots.size();
-  encrypt_.slots.clear();
-  encrypt_.lru.clear();
+  while (!encrypt_.slots.empty()) Erase(encrypt_, encrypt_.slots.begin());
 }
 
 CacheStats DataKeyCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  return CacheStats{hits_.load(std::memory_order_relaxed), misses_, evictions_};
 }
 
 }  // namespace ses::internal

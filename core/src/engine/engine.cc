@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "engine/engine_impl.h"
+#include "engine/thread_slots.h"
 #include "envelope/format.h"
 #include "util/random.h"
 
@@ -43,7 +44,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   std::map<uint16_t, std::unique_ptr<internal::AeadPool>> pools;
   for (const auto& suite : options.cipher->Suites()) {
     if (suite.key_len == 0 || suite.key_len > internal::kMaxSuiteKeySize || suite.tag_len == 0 ||
-        suite.tag_len > internal::kMaxTagSize) {
+        suite.tag_len > internal::kMaxSuiteTagSize) {
       return InvalidArgumentError("cipher suite '" + suite.name + "' has unsupported key or tag length");
     }
     pools[suite.id] = std::make_unique<internal::AeadPool>(options.cipher, suite);
@@ -64,8 +65,7 @@ StatusOr<size_t> Engine::HeaderSize(std::span<const uint8_t> prefix) { return in
 StatusOr<HeaderInfo> Engine::Inspect(std::span<const uint8_t> header) {
   SES_ASSIGN_OR_RETURN(size_t size, internal::DecodeHeaderSize(header));
   if (header.size() < size) return AuthenticationFailedError();
-  size_t body = 0;
-  return internal::DecodeHeader(header.first(size), body);
+  return internal::DecodeHeader(header.first(size));
 }
 
 StatusOr<std::vector<uint8_t>> Engine::ReEncrypt(std::span<const uint8_t> ciphertext, std::string_view keyring) {
@@ -80,30 +80,31 @@ namespace internal {
 
 namespace {
 
-// Decrypt-side cache id: everything a data key's recovery depends on.
-std::string DecryptCacheId(const HeaderInfo& h, ByteView aad) {
-  std::vector<uint8_t> id;
-  PutU8(id, static_cast<uint8_t>(h.mode));
-  PutBytes(id, aad);
-  for (const auto& k : h.keys) {
-    for (std::string_view s : {std::string_view(k.provider), std::string_view(k.key_uri),
-                               std::string_view(k.key_version)}) {
-      PutU16(id, static_cast<uint16_t>(s.size()));
-      PutBytes(id, AsBytes(s));
-    }
-    PutU16(id, static_cast<uint16_t>(k.wrapped.size()));
-    PutBytes(id, k.wrapped);
-  }
-  return std::string(AsChars(id));
+std::atomic<uint64_t> next_engine_id{1};
+
+// Header bytes with the message id left out: the same for every message
+// under one data key, so it identifies the key's cache entry.
+std::string HeaderIdentity(ByteView header) {
+  std::string id(AsChars(header.first(kMessageIdOffset)));
+  id.append(AsChars(header.subspan(kMessageIdOffset + kMessageIdSize)));
+  return id;
 }
 
-constexpr size_t kMessageIdOffset = 11;  // magic 3, version 1, length 4, suite 2, mode 1
+bool SameHeaderIdentity(const std::vector<uint8_t>& known, ByteView header) {
+  return known.size() == header.size() && std::memcmp(known.data(), header.data(), kMessageIdOffset) == 0 &&
+         std::memcmp(known.data() + kMessageIdOffset + kMessageIdSize,
+                     header.data() + kMessageIdOffset + kMessageIdSize,
+                     header.size() - kMessageIdOffset - kMessageIdSize) == 0;
+}
 
 }  // namespace
 
 EngineImpl::EngineImpl(std::unique_ptr<KeyManager> keys, std::map<uint16_t, std::unique_ptr<AeadPool>> pools,
                        CacheLimits limits)
-    : keys_(std::move(keys)), pools_(std::move(pools)), cache_(limits) {}
+    : id_(next_engine_id.fetch_add(1, std::memory_order_relaxed)),
+      keys_(std::move(keys)),
+      pools_(std::move(pools)),
+      cache_(limits) {}
 
 StatusOr<AeadPool*> EngineImpl::Pool(uint16_t suite_id) {
   auto it = pools_.find(suite_id);
@@ -115,142 +116,230 @@ StatusOr<AeadPool*> EngineImpl::Pool(uint16_t suite_id) {
                                  " is not provided by the loaded cipher plugin");
 }
 
-Status EngineImpl::BeginMessage(std::string_view keyring, const EncryptionContext& context, uint64_t bytes,
-                                SealingMessage& msg, std::vector<uint8_t>& out) {
-  SES_ASSIGN_OR_RETURN(msg.keyring, keys_->FindKeyring(keyring));
-  SES_RETURN_IF_ERROR(ValidateContext(context));
-  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(msg.keyring->suite_id));
-  const SuiteInfo& suite = pool->suite();
-  msg.tag_len = suite.tag_len;
+CacheStats EngineImpl::cache_stats() const {
+  // The calling thread's batched hits count now; other threads' follow.
+  ThreadSlots& slots = Slots();
+  auto& cache = const_cast<DataKeyCache&>(cache_);
+  if (slots.encrypt.engine == id_) cache.AddHits(std::exchange(slots.encrypt.pending_hits, 0));
+  if (slots.decrypt.engine == id_) cache.AddHits(std::exchange(slots.decrypt.pending_hits, 0));
+  return cache_.stats();
+}
 
-  std::vector<uint8_t> aad = EncodeContext(context);
-  std::string cache_id = msg.keyring->name;
-  cache_id.push_back('\0');
-  cache_id.append(AsChars(aad));
-  msg.key = cache_.GetForEncrypt(cache_id, bytes);
-  if (!msg.key) {
-    SES_ASSIGN_OR_RETURN(auto fresh, keys_->NewDataKey(*msg.keyring, aad));
-    HeaderInfo h;
-    h.suite_id = suite.id;
-    h.mode = msg.keyring->mode;
-    h.frame_size = msg.keyring->frame_size;
-    h.context = context;
-    h.keys = fresh->wrapped;
-    fresh->header_template = EncodeHeaderBody(h, suite.tag_len);
-    if (fresh->header_template.size() + suite.tag_len > kMaxHeaderSize) {
-      return InvalidArgumentError("header would exceed " + std::to_string(kMaxHeaderSize) + " bytes");
-    }
+StatusOr<std::shared_ptr<DataKey>> EngineImpl::NewEncryptKey(const KeyringConfig& keyring,
+                                                              const EncryptionContext& context) {
+  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(keyring.suite_id));
+  SES_ASSIGN_OR_RETURN(KeyManager::NewKey made, keys_->NewDataKey(keyring, EncodeContext(context)));
+  auto key = std::make_shared<DataKey>(std::move(made.key), keyring.mode, std::move(made.wrapped), pool->suite());
+  HeaderInfo& h = key->info;
+  h.suite_id = keyring.suite_id;
+  h.mode = keyring.mode;
+  h.frame_size = keyring.frame_size;
+  h.context = context;
+  h.keys = key->wrapped();
+  h.commitment = key->commitment();
+  key->header = EncodeHeaderBody(h);
+  const size_t body = key->header.size();
+  if (body + kHeaderTagSize > kMaxHeaderSize) {
+    return InvalidArgumentError("header would exceed " + std::to_string(kMaxHeaderSize) + " bytes");
+  }
+  key->header.resize(body + kHeaderTagSize);
+  ComputeHeaderTag(key->header_mac(), ByteView(key->header.data(), body),
+                   std::span<uint8_t, kHeaderTagSize>(key->header.data() + body, kHeaderTagSize));
+  h.tag.assign(key->header.begin() + static_cast<ptrdiff_t>(body), key->header.end());
+  h.header_size = key->header.size();
+  return key;
+}
+
+StatusOr<std::shared_ptr<const DataKey>> EngineImpl::EncryptKey(std::string_view keyring,
+                                                                const EncryptionContext& context, uint64_t bytes) {
+  EncryptSlot& slot = Slots().encrypt;
+  if (cache_.enabled() && slot.engine == id_ && slot.key && slot.keyring == keyring && slot.context == context &&
+      cache_.Usable(*slot.key, slot.pending_messages + 1, slot.pending_bytes + bytes)) {
+    ++slot.pending_messages;
+    slot.pending_bytes += bytes;
+    if (slot.pending_messages >= kChargeBatch) slot.Flush();
+    if (++slot.pending_hits >= kChargeBatch) cache_.AddHits(std::exchange(slot.pending_hits, 0));
+    return slot.key;
+  }
+  // Charge what this thread used before the cache judges the key's limits.
+  slot.Flush();
+
+  SES_ASSIGN_OR_RETURN(const KeyringConfig* kr, keys_->FindKeyring(keyring));
+  SES_RETURN_IF_ERROR(ValidateContext(context));
+  if (!cache_.enabled()) {
+    SES_ASSIGN_OR_RETURN(auto fresh, NewEncryptKey(*kr, context));
+    return std::shared_ptr<const DataKey>(std::move(fresh));
+  }
+  std::string id = kr->name;
+  id.push_back('\0');
+  id.append(AsChars(EncodeContext(context)));
+  std::shared_ptr<const DataKey> key = cache_.GetForEncrypt(id, bytes);
+  if (!key) {
+    SES_ASSIGN_OR_RETURN(auto fresh, NewEncryptKey(*kr, context));
     fresh->messages = 1;
     fresh->bytes = bytes;
-    msg.key = fresh;
-    cache_.PutForEncrypt(cache_id, msg.key);
+    key = fresh;
+    cache_.PutForEncrypt(id, key);
   }
+  if (slot.engine == id_) cache_.AddHits(slot.pending_hits);
+  slot.engine = id_;
+  slot.keyring = kr->name;
+  slot.context = context;
+  slot.key = key;
+  slot.pending_hits = 0;
+  return key;
+}
 
-  // Header: the template with this message's id, commitment and tag.
-  const std::vector<uint8_t>& tmpl = msg.key->header_template;
-  const size_t body = tmpl.size();
-  const size_t start = out.size();
-  out.resize(start + body + suite.tag_len);
-  uint8_t* header = out.data() + start;
-  std::memcpy(header, tmpl.data(), body);
-  SES_RETURN_IF_ERROR(RandomBytesBatched(header + kMessageIdOffset, kMessageIdSize));
-  MessageSecrets secrets;
-  DeriveMessageSecrets(*msg.key, suite, ByteView(header + kMessageIdOffset, kMessageIdSize), secrets);
-  std::memcpy(header + body - kCommitmentSize, secrets.commitment().data(), kCommitmentSize);
-
+Status EngineImpl::BeginMessage(std::string_view keyring, const EncryptionContext& context, uint64_t bytes,
+                                SealingMessage& msg) {
+  SES_ASSIGN_OR_RETURN(msg.key, EncryptKey(keyring, context, bytes));
+  const DataKey& key = *msg.key;
+  msg.frame_size = key.info.frame_size;
+  msg.tag_len = key.suite().tag_len;
+  SES_RETURN_IF_ERROR(RandomBytesBatched(msg.message_id.data(), kMessageIdSize));
+  MessageKey mk;
+  mk.len = key.suite().key_len;
+  key.DeriveMessageKey(msg.message_id, mk.span());
+  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(key.suite().id));
   SES_ASSIGN_OR_RETURN(auto lease, pool->Acquire());
   msg.aead.emplace(std::move(lease));
-  SES_RETURN_IF_ERROR((*msg.aead)->SetKey(secrets.key()));
-  return SealHeaderTag(**msg.aead, ByteView(header, body), std::span<uint8_t>(header + body, suite.tag_len));
+  return (*msg.aead)->SetKey(mk.view());
+}
+
+void EngineImpl::WriteHeader(const SealingMessage& msg, uint8_t* out) {
+  std::memcpy(out, msg.key->header.data(), msg.key->header.size());
+  std::memcpy(out + kMessageIdOffset, msg.message_id.data(), kMessageIdSize);
+}
+
+Status EngineImpl::EncryptTo(std::string_view keyring, const EncryptionContext& context,
+                             std::span<const uint8_t> plaintext, std::vector<uint8_t>& out) {
+  Status s = [&]() -> Status {
+    SealingMessage msg;
+    SES_RETURN_IF_ERROR(BeginMessage(keyring, context, plaintext.size(), msg));
+    const size_t fs = msg.frame_size;
+    // The last frame is final even when full: a regular frame promises more.
+    size_t regular = plaintext.size() / fs;
+    if (regular > 0 && plaintext.size() % fs == 0) --regular;
+    if (regular + 1 > kMaxFrames) return InvalidArgumentError("message has too many frames for its frame size");
+    const size_t final_len = plaintext.size() - regular * fs;
+    const size_t regular_wire = SealedFrameSize(kFrameRegular, fs, msg.tag_len);
+    size_t pos = msg.key->header.size();
+    out.resize(pos + regular * regular_wire + SealedFrameSize(kFrameFinal, final_len, msg.tag_len));
+    WriteHeader(msg, out.data());
+    uint64_t seq = 1;
+    for (size_t i = 0; i < regular; ++i, ++seq, pos += regular_wire) {
+      SES_RETURN_IF_ERROR(SealFrame(**msg.aead, seq, kFrameRegular, plaintext.subspan(i * fs, fs),
+                                    std::span<uint8_t>(out.data() + pos, regular_wire)));
+    }
+    return SealFrame(**msg.aead, seq, kFrameFinal, plaintext.subspan(regular * fs),
+                     std::span<uint8_t>(out.data() + pos, out.size() - pos));
+  }();
+  if (!s.ok()) {
+    OPENSSL_cleanse(out.data(), out.size());
+    out.clear();
+  }
+  return s;
 }
 
 StatusOr<std::vector<uint8_t>> EngineImpl::Encrypt(std::string_view keyring, const EncryptionContext& context,
                                                    std::span<const uint8_t> plaintext) {
   std::vector<uint8_t> out;
-  SealingMessage msg;
-  SES_RETURN_IF_ERROR(BeginMessage(keyring, context, plaintext.size(), msg, out));
-  const size_t fs = msg.keyring->frame_size;
-  // The last frame is final even when full: a regular frame promises more.
-  size_t regular = plaintext.size() / fs;
-  if (regular > 0 && plaintext.size() % fs == 0) --regular;
-  if (regular + 1 > kMaxFrames) return InvalidArgumentError("message has too many frames for its frame size");
-  const size_t final_len = plaintext.size() - regular * fs;
-  size_t pos = out.size();
-  out.resize(pos + regular * SealedFrameSize(kFrameRegular, fs, msg.tag_len) +
-             SealedFrameSize(kFrameFinal, final_len, msg.tag_len));
-  uint64_t seq = 1;
-  for (size_t i = 0; i < regular; ++i, ++seq) {
-    size_t n = SealedFrameSize(kFrameRegular, fs, msg.tag_len);
-    SES_RETURN_IF_ERROR(SealFrame(**msg.aead, seq, kFrameRegular, plaintext.subspan(i * fs, fs),
-                                  std::span<uint8_t>(out.data() + pos, n)));
-    pos += n;
-  }
-  SES_RETURN_IF_ERROR(SealFrame(**msg.aead, seq, kFrameFinal, plaintext.subspan(regular * fs),
-                                std::span<uint8_t>(out.data() + pos, out.size() - pos)));
+  SES_RETURN_IF_ERROR(EncryptTo(keyring, context, plaintext, out));
   return out;
 }
 
-Status EngineImpl::OpenHeader(ByteView header_bytes, const EncryptionContext* expected, OpenedMessage& msg) {
-  size_t body = 0;
-  SES_ASSIGN_OR_RETURN(msg.header, DecodeHeader(header_bytes, body));
-  const HeaderInfo& h = msg.header;
-  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(h.suite_id));
-  const SuiteInfo& suite = pool->suite();
-  if (h.tag.size() != suite.tag_len) return AuthenticationFailedError();
-  msg.tag_len = suite.tag_len;
+StatusOr<std::shared_ptr<const DataKey>> EngineImpl::DecryptKey(ByteView header) {
+  DecryptSlot& slot = Slots().decrypt;
+  if (cache_.enabled() && slot.engine == id_ && slot.key && SameHeaderIdentity(slot.key->header, header) &&
+      cache_.Usable(*slot.key, 0, 0)) {
+    if (++slot.pending_hits >= kChargeBatch) cache_.AddHits(std::exchange(slot.pending_hits, 0));
+    return slot.key;
+  }
 
-  std::vector<uint8_t> aad = EncodeContext(h.context);
-  std::string cache_id = DecryptCacheId(h, aad);
-  msg.key = cache_.GetForDecrypt(cache_id);
-  bool fresh = false;
-  if (!msg.key) {
-    SES_ASSIGN_OR_RETURN(SecretBytes key, keys_->Recover(h, aad));
-    msg.key = std::make_shared<const DataKey>(std::move(key), h.mode, h.keys);
-    fresh = true;
+  SES_ASSIGN_OR_RETURN(HeaderInfo h, DecodeHeader(header));
+  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(h.suite_id));
+  std::string id = HeaderIdentity(header);
+  std::shared_ptr<const DataKey> key = cache_.GetForDecrypt(id);
+  if (!key) {
+    SES_ASSIGN_OR_RETURN(SecretBytes dk, keys_->Recover(h, EncodeContext(h.context)));
+    auto fresh = std::make_shared<DataKey>(std::move(dk), h.mode, h.keys, pool->suite());
+    // Key commitment first: a key that merely unwraps is not enough.
+    if (CRYPTO_memcmp(fresh->commitment().data(), h.commitment.data(), kCommitmentSize) != 0) {
+      return AuthenticationFailedError();
+    }
+    uint8_t tag[kHeaderTagSize];
+    ComputeHeaderTag(fresh->header_mac(), header.first(header.size() - kHeaderTagSize), tag);
+    if (CRYPTO_memcmp(tag, h.tag.data(), kHeaderTagSize) != 0) return AuthenticationFailedError();
+    // Only authenticated keys are kept, with the id-free header they vouch for.
+    fresh->header.assign(header.begin(), header.end());
+    std::memset(fresh->header.data() + kMessageIdOffset, 0, kMessageIdSize);
+    h.message_id.fill(0);
+    fresh->info = std::move(h);
+    key = fresh;
+    cache_.PutForDecrypt(id, key);
   }
-  MessageSecrets secrets;
-  DeriveMessageSecrets(*msg.key, suite, h.message_id, secrets);
-  // Key commitment first: a key that merely decrypts is not enough.
-  if (CRYPTO_memcmp(secrets.commitment().data(), h.commitment.data(), kCommitmentSize) != 0) {
-    return AuthenticationFailedError();
+  if (cache_.enabled()) {
+    if (slot.engine == id_) cache_.AddHits(slot.pending_hits);
+    slot.engine = id_;
+    slot.key = key;
+    slot.pending_hits = 0;
   }
-  SES_ASSIGN_OR_RETURN(auto lease, pool->Acquire());
-  msg.aead.emplace(std::move(lease));
-  SES_RETURN_IF_ERROR((*msg.aead)->SetKey(secrets.key()));
-  SES_RETURN_IF_ERROR(VerifyHeaderTag(**msg.aead, header_bytes.first(body), h.tag));
-  // Only authenticated keys enter the cache.
-  if (fresh) cache_.PutForDecrypt(cache_id, msg.key);
-  if (expected != nullptr && *expected != h.context) {
+  return key;
+}
+
+Status EngineImpl::OpenHeader(ByteView header, const EncryptionContext* expected, OpenedMessage& msg) {
+  SES_ASSIGN_OR_RETURN(msg.key, DecryptKey(header));
+  const DataKey& key = *msg.key;
+  if (expected != nullptr && *expected != key.info.context) {
     return InvalidArgumentError("encryption context does not match the one sealed in the message");
   }
-  return OkStatus();
+  msg.frame_size = key.info.frame_size;
+  msg.tag_len = key.suite().tag_len;
+  MessageKey mk;
+  mk.len = key.suite().key_len;
+  key.DeriveMessageKey(header.subspan(kMessageIdOffset, kMessageIdSize), mk.span());
+  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(key.suite().id));
+  SES_ASSIGN_OR_RETURN(auto lease, pool->Acquire());
+  msg.aead.emplace(std::move(lease));
+  return (*msg.aead)->SetKey(mk.view());
+}
+
+Status EngineImpl::DecryptTo(std::span<const uint8_t> ct, const EncryptionContext& context,
+                             std::vector<uint8_t>& out) {
+  Status s = [&]() -> Status {
+    SES_ASSIGN_OR_RETURN(size_t header_size, DecodeHeaderSize(ct));
+    if (ct.size() < header_size) return AuthenticationFailedError();
+    OpenedMessage msg;
+    SES_RETURN_IF_ERROR(OpenHeader(ct.first(header_size), &context, msg));
+    // Room for every frame's sealed bytes: the plaintext is shorter.
+    out.resize(ct.size() - header_size);
+    size_t pos = header_size, written = 0;
+    for (uint64_t seq = 1;; ++seq) {
+      if (seq > kMaxFrames) return AuthenticationFailedError();
+      FrameRef frame;
+      if (ParseFrame(ct.subspan(pos), msg.frame_size, msg.tag_len, frame) != FrameParse::kFrame) {
+        return AuthenticationFailedError();
+      }
+      SES_RETURN_IF_ERROR(
+          OpenFrame(**msg.aead, seq, frame, std::span<uint8_t>(out.data() + written, frame.sealed.size())));
+      written += frame.length;
+      pos += frame.consumed;
+      if (frame.type == kFrameFinal) break;
+    }
+    if (pos != ct.size()) return AuthenticationFailedError();  // bytes after the final frame
+    out.resize(written);
+    return OkStatus();
+  }();
+  if (!s.ok()) {
+    OPENSSL_cleanse(out.data(), out.size());
+    out.clear();
+  }
+  return s;
 }
 
 StatusOr<std::vector<uint8_t>> EngineImpl::Decrypt(std::span<const uint8_t> ct, const EncryptionContext& context) {
-  SES_ASSIGN_OR_RETURN(size_t header_size, DecodeHeaderSize(ct));
-  if (ct.size() < header_size) return AuthenticationFailedError();
-  OpenedMessage msg;
-  SES_RETURN_IF_ERROR(OpenHeader(ct.first(header_size), &context, msg));
-
-  std::vector<uint8_t> out(ct.size() - header_size);
-  auto fail = [&out]() -> Status {
-    OPENSSL_cleanse(out.data(), out.size());
-    return AuthenticationFailedError();
-  };
-  size_t pos = header_size, written = 0;
-  for (uint64_t seq = 1;; ++seq) {
-    if (seq > kMaxFrames) return fail();
-    FrameRef frame;
-    if (ParseFrame(ct.subspan(pos), msg.header.frame_size, msg.tag_len, frame) != FrameParse::kFrame) return fail();
-    if (!OpenFrame(**msg.aead, seq, frame, std::span<uint8_t>(out.data() + written, frame.sealed.size())).ok()) {
-      return fail();
-    }
-    written += frame.length;
-    pos += frame.consumed;
-    if (frame.type == kFrameFinal) break;
-  }
-  if (pos != ct.size()) return fail();  // bytes after the final frame
-  out.resize(written);
+  std::vector<uint8_t> out;
+  SES_RETURN_IF_ERROR(DecryptTo(ct, context, out));
   return out;
 }
 
@@ -267,23 +356,24 @@ StatusOr<std::vector<uint8_t>> EngineImpl::ReEncryptHeader(std::span<const uint8
                                                            std::string_view keyring) {
   SES_ASSIGN_OR_RETURN(size_t header_size, DecodeHeaderSize(header_bytes));
   if (header_bytes.size() < header_size) return AuthenticationFailedError();
-  OpenedMessage msg;
-  SES_RETURN_IF_ERROR(OpenHeader(header_bytes.first(header_size), nullptr, msg));
+  ByteView header = header_bytes.first(header_size);
+  SES_ASSIGN_OR_RETURN(auto key, DecryptKey(header));
   SES_ASSIGN_OR_RETURN(const KeyringConfig* target, keys_->FindKeyring(keyring));
 
-  HeaderInfo h = msg.header;
+  // Same data key and message id, so the same message key: the body stays
+  // valid as it is, and only the wrapped keys and the tag change.
+  HeaderInfo h = key->info;
+  std::memcpy(h.message_id.data(), header.data() + kMessageIdOffset, kMessageIdSize);
   h.mode = target->mode;
-  SES_ASSIGN_OR_RETURN(h.keys, keys_->Wrap(*target, msg.key->data_key, EncodeContext(h.context)));
-  std::vector<uint8_t> out = EncodeHeaderBody(h, msg.tag_len);
-  if (out.size() + msg.tag_len > kMaxHeaderSize) {
+  SES_ASSIGN_OR_RETURN(h.keys, keys_->Wrap(*target, key->data_key(), EncodeContext(h.context)));
+  std::vector<uint8_t> out = EncodeHeaderBody(h);
+  const size_t body = out.size();
+  if (body + kHeaderTagSize > kMaxHeaderSize) {
     return InvalidArgumentError("header would exceed " + std::to_string(kMaxHeaderSize) + " bytes");
   }
-  // Same data key and message id, so the same message key: only the tag over
-  // the new header changes and the body stays valid as it is.
-  const size_t body = out.size();
-  out.resize(body + msg.tag_len);
-  SES_RETURN_IF_ERROR(SealHeaderTag(**msg.aead, ByteView(out.data(), body),
-                                    std::span<uint8_t>(out.data() + body, msg.tag_len)));
+  out.resize(body + kHeaderTagSize);
+  ComputeHeaderTag(key->header_mac(), ByteView(out.data(), body),
+                   std::span<uint8_t, kHeaderTagSize>(out.data() + body, kHeaderTagSize));
   return out;
 }
 

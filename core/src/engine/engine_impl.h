@@ -4,8 +4,10 @@
 // Thread safety: as Engine.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/aead_pool.h"
@@ -16,20 +18,21 @@
 
 namespace ses::internal {
 
-// Everything needed to seal one message: the data key, a keyed cipher
-// context and the header (tag included), ready to be written out.
+// A message being sealed: its data key and a cipher context keyed with its
+// message key. The header has been appended to the output.
 struct SealingMessage {
   std::shared_ptr<const DataKey> key;
+  std::array<uint8_t, kMessageIdSize> message_id{};
   std::optional<AeadPool::Lease> aead;
-  const KeyringConfig* keyring = nullptr;
+  uint32_t frame_size = 0;
   size_t tag_len = 0;
 };
 
-// A message whose header has been authenticated: the body can be opened.
+// A message whose header authenticated: the body can be opened.
 struct OpenedMessage {
-  HeaderInfo header;
   std::shared_ptr<const DataKey> key;
   std::optional<AeadPool::Lease> aead;
+  uint32_t frame_size = 0;
   size_t tag_len = 0;
 };
 
@@ -40,8 +43,12 @@ class EngineImpl final : public Engine {
 
   StatusOr<std::vector<uint8_t>> Encrypt(std::string_view keyring, const EncryptionContext& context,
                                          std::span<const uint8_t> plaintext) override;
+  Status EncryptTo(std::string_view keyring, const EncryptionContext& context, std::span<const uint8_t> plaintext,
+                   std::vector<uint8_t>& out) override;
   StatusOr<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext,
                                          const EncryptionContext& context) override;
+  Status DecryptTo(std::span<const uint8_t> ciphertext, const EncryptionContext& context,
+                   std::vector<uint8_t>& out) override;
   StatusOr<std::unique_ptr<EncryptStream>> NewEncryptStream(std::string_view keyring,
                                                             const EncryptionContext& context, Sink sink) override;
   StatusOr<std::unique_ptr<DecryptStream>> NewDecryptStream(const EncryptionContext& context, Sink sink) override;
@@ -51,20 +58,29 @@ class EngineImpl final : public Engine {
   StatusOr<std::string> RotateKey(std::string_view key_uri) override;
   StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) override;
   const std::vector<KeyringConfig>& keyrings() const override { return keys_->keyrings(); }
-  CacheStats cache_stats() const override { return cache_.stats(); }
+  CacheStats cache_stats() const override;
 
-  // Starts a message: picks the data key (cached or new), keys a cipher
-  // context and appends the header to `out`. `bytes` is the plaintext size
-  // if known (one-shot), 0 for streams.
+  // Starts a message of `bytes` plaintext bytes (0 for streams, which charge
+  // as they go): picks its data key and message id and keys a cipher context.
   Status BeginMessage(std::string_view keyring, const EncryptionContext& context, uint64_t bytes,
-                      SealingMessage& msg, std::vector<uint8_t>& out);
-  // Decodes and authenticates a header (exactly its bytes) and checks the
-  // caller's context against it.
+                      SealingMessage& msg);
+  // Writes the message's header (msg.key->header.size() bytes) to `out`.
+  static void WriteHeader(const SealingMessage& msg, uint8_t* out);
+  // Authenticates a header (exactly its bytes), checks the caller's context
+  // against it (unless null) and keys a cipher context.
   Status OpenHeader(ByteView header, const EncryptionContext* expected, OpenedMessage& msg);
 
  private:
   StatusOr<AeadPool*> Pool(uint16_t suite_id);
+  // The data key for a new message: the thread's memo, the cache, or a new one.
+  StatusOr<std::shared_ptr<const DataKey>> EncryptKey(std::string_view keyring, const EncryptionContext& context,
+                                                      uint64_t bytes);
+  StatusOr<std::shared_ptr<DataKey>> NewEncryptKey(const KeyringConfig& keyring, const EncryptionContext& context);
+  // The authenticated data key for a header: the thread's memo, the cache,
+  // or a provider unwrap followed by the commitment and tag checks.
+  StatusOr<std::shared_ptr<const DataKey>> DecryptKey(ByteView header);
 
+  const uint64_t id_;  // tells this engine's thread memos from another's
   std::unique_ptr<KeyManager> keys_;
   std::map<uint16_t, std::unique_ptr<AeadPool>> pools_;
   DataKeyCache cache_;

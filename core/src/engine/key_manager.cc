@@ -126,7 +126,7 @@ StatusOr<std::vector<WrappedDataKey>> KeyManager::Wrap(const KeyringConfig& keyr
   return out;
 }
 
-StatusOr<std::shared_ptr<DataKey>> KeyManager::NewDataKey(const KeyringConfig& keyring, ByteView aad) const {
+StatusOr<KeyManager::NewKey> KeyManager::NewDataKey(const KeyringConfig& keyring, ByteView aad) const {
   SecretBytes key;
   std::vector<WrappedDataKey> wrapped;
   if (keyring.mode == KeyringMode::kAny) {
@@ -143,7 +143,7 @@ StatusOr<std::shared_ptr<DataKey>> KeyManager::NewDataKey(const KeyringConfig& k
         SES_ASSIGN_OR_RETURN(auto w, WrapOne(keyring.key_uris[i], key, aad));
         wrapped.push_back(std::move(w));
       }
-      return std::make_shared<DataKey>(std::move(key), keyring.mode, std::move(wrapped));
+      return NewKey{std::move(key), std::move(wrapped)};
     }
     if (gen.status().code() != StatusCode::kUnimplemented) {
       return gen.status().WithContext("generating data key under " + first);
@@ -152,7 +152,7 @@ StatusOr<std::shared_ptr<DataKey>> KeyManager::NewDataKey(const KeyringConfig& k
   key = SecretBytes(kDataKeySize);
   SES_RETURN_IF_ERROR(RandomBytes(key.data(), key.size()));
   SES_ASSIGN_OR_RETURN(wrapped, Wrap(keyring, key, aad));
-  return std::make_shared<DataKey>(std::move(key), keyring.mode, std::move(wrapped));
+  return NewKey{std::move(key), std::move(wrapped)};
 }
 
 StatusOr<SecretBytes> KeyManager::UnwrapOne(const WrappedDataKey& k, ByteView aad) const {

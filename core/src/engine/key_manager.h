@@ -28,8 +28,12 @@ class KeyManager {
   StatusOr<const NamedKeyProvider*> ProviderFor(std::string_view key_uri) const;
   const std::vector<KeyringConfig>& keyrings() const { return keyrings_; }
 
+  struct NewKey {
+    SecretBytes key;
+    std::vector<WrappedDataKey> wrapped;
+  };
   // A fresh data key wrapped under every master key of `keyring`.
-  StatusOr<std::shared_ptr<DataKey>> NewDataKey(const KeyringConfig& keyring, ByteView aad) const;
+  StatusOr<NewKey> NewDataKey(const KeyringConfig& keyring, ByteView aad) const;
   // Wraps an existing data key under `keyring` (ReEncrypt).
   StatusOr<std::vector<WrappedDataKey>> Wrap(const KeyringConfig& keyring, const SecretBytes& data_key,
                                              ByteView aad) const;

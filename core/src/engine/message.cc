@@ -6,31 +6,13 @@
 
 namespace ses::internal {
 
-MessageSecrets::~MessageSecrets() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+MessageKey::~MessageKey() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
 
-void DeriveMessageSecrets(const DataKey& key, const SuiteInfo& suite, ByteView message_id, MessageSecrets& out) {
-  uint8_t suite_be[2] = {static_cast<uint8_t>(suite.id >> 8), static_cast<uint8_t>(suite.id)};
-  out.key_len = suite.key_len;
-  key.prk.Expand({AsBytes(std::string_view(kMessageKeyLabel, sizeof(kMessageKeyLabel) - 1)),
-                  ByteView(suite_be, 2), message_id},
-                 std::span<uint8_t>(out.bytes, suite.key_len + kCommitmentSize));
-}
-
-Status SealHeaderTag(AeadContext& aead, ByteView header_body, std::span<uint8_t> tag) {
-  AeadNonce nonce;
-  MakeNonce(0, nonce.data());
-  return aead.Seal(nonce, header_body, {}, tag);
-}
-
-Status VerifyHeaderTag(AeadContext& aead, ByteView header_body, ByteView tag) {
-  AeadNonce nonce;
-  MakeNonce(0, nonce.data());
-  uint8_t scratch[kMaxTagSize];
-  if (tag.size() > sizeof(scratch)) return AuthenticationFailedError();
-  if (!aead.Open(nonce, header_body, tag, std::span<uint8_t>(scratch, tag.size())).ok()) {
-    return AuthenticationFailedError();
-  }
-  return OkStatus();
+void ComputeHeaderTag(const HmacSha256& mac, ByteView body, std::span<uint8_t, kHeaderTagSize> tag) {
+  HmacSha256::Run run = mac.Begin();
+  run.Update(body.first(kMessageIdOffset));
+  run.Update(body.subspan(kMessageIdOffset + kMessageIdSize));
+  run.Final(tag);
 }
 
 size_t SealedFrameSize(uint8_t type, size_t length, size_t tag_len) {
@@ -46,10 +28,8 @@ Status SealFrame(AeadContext& aead, uint64_t seq, uint8_t type, ByteView plainte
     pos += 4;
   }
   AeadNonce nonce;
-  MakeNonce(seq, nonce.data());
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(seq, type, length, aad);
-  return aead.Seal(nonce, ByteView(aad, sizeof(aad)), plaintext, out.subspan(pos));
+  MakeNonce(seq, type, nonce.data());
+  return aead.Seal(nonce, {}, plaintext, out.subspan(pos));
 }
 
 FrameParse ParseFrame(ByteView in, uint32_t frame_size, size_t tag_len, FrameRef& out) {
@@ -75,10 +55,8 @@ FrameParse ParseFrame(ByteView in, uint32_t frame_size, size_t tag_len, FrameRef
 
 Status OpenFrame(AeadContext& aead, uint64_t seq, const FrameRef& frame, std::span<uint8_t> out) {
   AeadNonce nonce;
-  MakeNonce(seq, nonce.data());
-  uint8_t aad[kFrameAadSize];
-  MakeFrameAad(seq, frame.type, frame.length, aad);
-  if (!aead.Open(nonce, ByteView(aad, sizeof(aad)), frame.sealed, out).ok()) {
+  MakeNonce(seq, frame.type, nonce.data());
+  if (!aead.Open(nonce, {}, frame.sealed, out).ok()) {
     OPENSSL_cleanse(out.data(), out.size());
     return AuthenticationFailedError();
   }

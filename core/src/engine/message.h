@@ -1,6 +1,6 @@
-// Per-message cryptography of envelope v1: key derivation, the header tag,
-// and sealing, parsing and opening body frames. Shared by the one-shot and
-// streaming paths so both produce and accept exactly the same bytes.
+// Per-message cryptography of envelope v1: the header tag, and sealing,
+// parsing and opening body frames. Shared by the one-shot and streaming
+// paths so both produce and accept exactly the same bytes.
 //
 // Thread safety: free functions; the AeadContext passed in is the caller's.
 #pragma once
@@ -8,34 +8,30 @@
 #include <cstdint>
 #include <span>
 
-#include "engine/data_key.h"
+#include "crypto/hkdf.h"
 #include "envelope/format.h"
 #include "ses/cipher.h"
 #include "ses/status.h"
 
 namespace ses::internal {
 
-// HKDF info label for message secrets (docs/format.md).
-inline constexpr char kMessageKeyLabel[] = "SES-v1 message key";
 inline constexpr size_t kMaxSuiteKeySize = 64;
+inline constexpr size_t kMaxSuiteTagSize = 64;
 
-// Message secrets for one message: the suite key, then the commitment.
-// Wiped on destruction.
-struct MessageSecrets {
-  uint8_t bytes[kMaxSuiteKeySize + kCommitmentSize];
-  size_t key_len = 0;
-  std::span<const uint8_t> key() const { return {bytes, key_len}; }
-  std::span<const uint8_t> commitment() const { return {bytes + key_len, kCommitmentSize}; }
-  ~MessageSecrets();
+// A message key on the stack, wiped on destruction.
+struct MessageKey {
+  uint8_t bytes[kMaxSuiteKeySize];
+  size_t len = 0;
+  std::span<uint8_t> span() { return {bytes, len}; }
+  std::span<const uint8_t> view() const { return {bytes, len}; }
+  ~MessageKey();
 };
 
-// REQUIRES: suite.key_len <= kMaxSuiteKeySize.
-void DeriveMessageSecrets(const DataKey& key, const SuiteInfo& suite, ByteView message_id, MessageSecrets& out);
-
-// Header tag: the suite's AEAD over an empty plaintext with nonce 0 and the
-// header body as AAD. `tag` has the suite's tag length.
-Status SealHeaderTag(AeadContext& aead, ByteView header_body, std::span<uint8_t> tag);
-Status VerifyHeaderTag(AeadContext& aead, ByteView header_body, ByteView tag);
+// The header tag: HMAC-SHA256 under the data key's header key over the
+// header body (every byte before the tag) with the message id left out, so
+// it is the same for every message under one data key. The id is bound by
+// the message key instead.
+void ComputeHeaderTag(const HmacSha256& mac, ByteView header_body, std::span<uint8_t, kHeaderTagSize> tag);
 
 // Bytes a frame of `length` plaintext bytes takes on the wire.
 size_t SealedFrameSize(uint8_t type, size_t length, size_t tag_len);

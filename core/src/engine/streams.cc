@@ -14,7 +14,7 @@ class EncryptStreamImpl final : public EncryptStream {
   EncryptStreamImpl(SealingMessage msg, Sink sink)
       : msg_(std::move(msg)),
         sink_(std::move(sink)),
-        frame_size_(msg_.keyring->frame_size),
+        frame_size_(msg_.frame_size),
         plain_(frame_size_),
         sealed_(SealedFrameSize(kFrameFinal, frame_size_, msg_.tag_len)) {}
   ~EncryptStreamImpl() override { OPENSSL_cleanse(plain_.data(), plain_.size()); }
@@ -87,7 +87,7 @@ class DecryptStreamImpl final : public DecryptStream {
     return OkStatus();
   }
 
-  const HeaderInfo* header() const override { return msg_ ? &msg_->header : nullptr; }
+  const HeaderInfo* header() const override { return msg_ ? &msg_->key->info : nullptr; }
 
  private:
   Status Process() {
@@ -98,13 +98,13 @@ class DecryptStreamImpl final : public DecryptStream {
       OpenedMessage msg;
       SES_RETURN_IF_ERROR(engine_.OpenHeader(ByteView(pending_.data(), header_size), &context_, msg));
       msg_.emplace(std::move(msg));
-      plain_.resize(size_t{msg_->header.frame_size} + msg_->tag_len);
+      plain_.resize(size_t{msg_->frame_size} + msg_->tag_len);
       consumed_ = header_size;
     }
     while (!done_) {
       if (seq_ > kMaxFrames) return AuthenticationFailedError();
       FrameRef frame;
-      FrameParse r = ParseFrame(ByteView(pending_).subspan(consumed_), msg_->header.frame_size, msg_->tag_len, frame);
+      FrameParse r = ParseFrame(ByteView(pending_).subspan(consumed_), msg_->frame_size, msg_->tag_len, frame);
       if (r == FrameParse::kInvalid) return AuthenticationFailedError();
       if (r == FrameParse::kNeedMore) break;
       SES_RETURN_IF_ERROR(OpenFrame(**msg_->aead, seq_, frame, std::span<uint8_t>(plain_.data(), frame.sealed.size())));
@@ -137,8 +137,9 @@ class DecryptStreamImpl final : public DecryptStream {
 StatusOr<std::unique_ptr<EncryptStream>> MakeEncryptStream(EngineImpl& engine, std::string_view keyring,
                                                            const EncryptionContext& context, Sink sink) {
   SealingMessage msg;
-  std::vector<uint8_t> header;
-  SES_RETURN_IF_ERROR(engine.BeginMessage(keyring, context, 0, msg, header));
+  SES_RETURN_IF_ERROR(engine.BeginMessage(keyring, context, 0, msg));
+  std::vector<uint8_t> header(msg.key->header.size());
+  EngineImpl::WriteHeader(msg, header.data());
   SES_RETURN_IF_ERROR(sink(header));
   return std::unique_ptr<EncryptStream>(std::make_unique<EncryptStreamImpl>(std::move(msg), std::move(sink)));
 }

@@ -32,7 +32,7 @@ std::vector<uint8_t> EncodeContext(const EncryptionContext& context) {
   return out;
 }
 
-std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& h, size_t tag_len) {
+std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& h) {
   std::vector<uint8_t> out;
   PutBytes(out, ByteView(kMagic, sizeof(kMagic)));
   PutU8(out, kFormatVersion);
@@ -54,7 +54,7 @@ std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& h, size_t tag_len) {
     PutBytes(out, k.wrapped);
   }
   PutBytes(out, h.commitment);
-  StoreU32(out.data() + 4, static_cast<uint32_t>(out.size() + tag_len));
+  StoreU32(out.data() + 4, static_cast<uint32_t>(out.size() + kHeaderTagSize));
   return out;
 }
 
@@ -79,7 +79,7 @@ bool ReadString(ByteReader& r, size_t len, size_t cap, std::string& out) {
 
 }  // namespace
 
-StatusOr<HeaderInfo> DecodeHeader(ByteView header, size_t& body_size) {
+StatusOr<HeaderInfo> DecodeHeader(ByteView header) {
   SES_ASSIGN_OR_RETURN(size_t size, DecodeHeaderSize(header));
   if (header.size() != size) return AuthenticationFailedError();
 
@@ -137,25 +137,16 @@ StatusOr<HeaderInfo> DecodeHeader(ByteView header, size_t& body_size) {
   if (!r.ReadBytes(kCommitmentSize, commitment)) return AuthenticationFailedError();
   std::memcpy(h.commitment.data(), commitment.data(), kCommitmentSize);
 
-  // Whatever remains is the header tag; the engine checks its length.
-  size_t tag_len = r.remaining();
-  if (tag_len == 0 || tag_len > kMaxTagSize) return AuthenticationFailedError();
-  body_size = size - tag_len;
   ByteView tag;
-  (void)r.ReadBytes(tag_len, tag);
+  if (r.remaining() != kHeaderTagSize || !r.ReadBytes(kHeaderTagSize, tag)) return AuthenticationFailedError();
   h.tag.assign(tag.begin(), tag.end());
   return h;
 }
 
-void MakeNonce(uint64_t seq, uint8_t nonce[12]) {
-  std::memset(nonce, 0, 4);
+void MakeNonce(uint64_t seq, uint8_t type, uint8_t nonce[12]) {
+  nonce[0] = type;
+  nonce[1] = nonce[2] = nonce[3] = 0;
   StoreU64(nonce + 4, seq);
-}
-
-void MakeFrameAad(uint64_t seq, uint8_t type, uint32_t length, uint8_t aad[kFrameAadSize]) {
-  StoreU64(aad, seq);
-  aad[8] = type;
-  StoreU32(aad + 9, length);
 }
 
 }  // namespace ses::internal

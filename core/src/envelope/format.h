@@ -25,6 +25,9 @@ inline constexpr size_t kPrefixSize = 8;  // magic, version, header length
 inline constexpr size_t kMessageIdSize = 32;
 inline constexpr size_t kCommitmentSize = 32;
 inline constexpr size_t kDataKeySize = 32;
+inline constexpr size_t kHeaderTagSize = 32;  // HMAC-SHA256
+// The message id's place: after magic 3, version 1, length 4, suite 2, mode 1.
+inline constexpr size_t kMessageIdOffset = 11;
 
 // Caps on what a header may claim (docs/format.md).
 inline constexpr size_t kMaxHeaderSize = 256 * 1024;
@@ -35,7 +38,6 @@ inline constexpr size_t kMaxProviderName = 64;
 inline constexpr size_t kMaxKeyUri = 2048;
 inline constexpr size_t kMaxKeyVersion = 255;
 inline constexpr size_t kMaxWrappedBytes = 8192;
-inline constexpr size_t kMaxTagSize = 64;
 inline constexpr uint32_t kMinFrameSize = 16;
 inline constexpr uint32_t kMaxFrameSize = 4 * 1024 * 1024;
 inline constexpr uint32_t kDefaultFrameSize = 64 * 1024;
@@ -45,7 +47,6 @@ inline constexpr uint64_t kMaxFrames = 0xffffffff;
 // Frame types on the wire.
 inline constexpr uint8_t kFrameRegular = 1;
 inline constexpr uint8_t kFrameFinal = 2;
-inline constexpr size_t kFrameAadSize = 13;  // seq u64, type u8, length u32
 
 // Validates a context for encryption (non-empty keys, sizes within caps).
 Status ValidateContext(const EncryptionContext& context);
@@ -55,19 +56,21 @@ Status ValidateContext(const EncryptionContext& context);
 std::vector<uint8_t> EncodeContext(const EncryptionContext& context);
 
 // Serialises every header field before the tag, with the header length field
-// set to cover a tag of `tag_len` bytes. This is the header tag's AAD.
-std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& header, size_t tag_len);
+// counting the tag too.
+std::vector<uint8_t> EncodeHeaderBody(const HeaderInfo& header);
 
 // Reads the 8-byte prefix; returns the total header size it claims.
 // Fails (authentication failed) on a wrong magic, version or size.
 StatusOr<size_t> DecodeHeaderSize(ByteView prefix);
 
-// Decodes a whole header (exactly DecodeHeaderSize bytes). `body_size`
-// receives the length of the authenticated part (everything before the tag).
-StatusOr<HeaderInfo> DecodeHeader(ByteView header, size_t& body_size);
+// Decodes a whole header (exactly DecodeHeaderSize bytes); the tag is its
+// last kHeaderTagSize bytes.
+StatusOr<HeaderInfo> DecodeHeader(ByteView header);
 
-// Nonce of frame `seq` (0 is the header tag): 4 zero bytes, then seq big-endian.
-void MakeNonce(uint64_t seq, uint8_t nonce[12]);
-void MakeFrameAad(uint64_t seq, uint8_t type, uint32_t length, uint8_t aad[kFrameAadSize]);
+// Nonce of frame `seq` (from 1) of `type`: the type byte, three zero bytes,
+// then seq big-endian. The AEAD authenticates the nonce and the ciphertext
+// length, so a frame moved, relabelled or cut short fails its tag; frames
+// carry no AAD.
+void MakeNonce(uint64_t seq, uint8_t type, uint8_t nonce[12]);
 
 }  // namespace ses::internal
