@@ -24,6 +24,11 @@ static_assert(sizeof(SHA256_CTX) <= 112, "state buffers too small");
 
 SHA256_CTX* Ctx(uint8_t* p) { return reinterpret_cast<SHA256_CTX*>(p); }
 
+void StoreBe32(uint8_t* p, uint32_t v) {
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+
 void AbsorbPad(ByteView key, uint8_t pad_byte, uint8_t* state) {
   uint8_t pad[kBlock];
   std::memset(pad, pad_byte, kBlock);
@@ -89,18 +94,14 @@ void HmacSha256::MacPaddedBlock(const uint8_t block[64], std::span<uint8_t, kSha
   std::memcpy(&s.ctx, inner_, sizeof(SHA256_CTX));
   SHA256_Transform(&s.ctx, block);
   // Outer hash: the opad state, then the inner digest padded to one block.
-  std::memset(s.outer_block, 0, sizeof(s.outer_block));
-  for (int i = 0; i < 8; ++i) {
-    for (int j = 0; j < 4; ++j) s.outer_block[4 * i + j] = static_cast<uint8_t>(s.ctx.h[i] >> (24 - 8 * j));
-  }
-  s.outer_block[kSha256Size] = 0x80;
-  const uint64_t bits = (kBlock + kSha256Size) * 8;
-  for (int i = 0; i < 8; ++i) s.outer_block[56 + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  // The padding of a 32-byte message after the 64-byte key block.
+  static constexpr uint8_t kOuterPad[32] = {0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                            0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0x00};
+  for (int i = 0; i < 8; ++i) StoreBe32(s.outer_block + 4 * i, s.ctx.h[i]);
+  std::memcpy(s.outer_block + kSha256Size, kOuterPad, sizeof(kOuterPad));
   std::memcpy(&s.ctx, outer_, sizeof(SHA256_CTX));
   SHA256_Transform(&s.ctx, s.outer_block);
-  for (int i = 0; i < 8; ++i) {
-    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<uint8_t>(s.ctx.h[i] >> (24 - 8 * j));
-  }
+  for (int i = 0; i < 8; ++i) StoreBe32(out.data() + 4 * i, s.ctx.h[i]);
   OPENSSL_cleanse(&s, sizeof(s));
 }
 

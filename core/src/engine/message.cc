@@ -6,7 +6,7 @@
 
 namespace ses::internal {
 
-MessageKey::~MessageKey() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+MessageKey::~MessageKey() { OPENSSL_cleanse(bytes, len); }
 
 void ComputeHeaderTag(const HmacSha256& mac, ByteView body, std::span<uint8_t, kHeaderTagSize> tag) {
   HmacSha256::Run run = mac.Begin();

@@ -24,7 +24,7 @@ struct MessageKey {
   size_t len = 0;
   std::span<uint8_t> span() { return {bytes, len}; }
   std::span<const uint8_t> view() const { return {bytes, len}; }
-  ~MessageKey();
+  ~MessageKey();  // wipes the first len bytes (all that was written)
 };
 
 // The header tag: HMAC-SHA256 under the data key's header key over the
