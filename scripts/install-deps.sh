@@ -9,6 +9,8 @@ packages=(
   libboost-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer for SES_FUZZ=ON
+  libp11-kit-dev             # PKCS#11 headers and RFC 7512 URI parsing
+  softhsm2 opensc            # the SoftHSM2 test rig and pkcs11-tool
 )
 
 missing=()
