@@ -1,7 +1,10 @@
 // sesctl end to end, as a user runs it: init, then every command, and the
 // errors each bad input gets (one line on stderr, non-zero exit, no output).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -268,6 +271,49 @@ TEST_F(SesctlTest, PluginConfigErrorNamesTheKeyLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(config_ + ":" + std::to_string(line) + ": [provider.keyfile]"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("unknown config key 'shade'"), std::string::npos) << r.err;
+}
+
+// A decrypt killed half way leaves no temporary file of partial plaintext.
+TEST_F(SesctlTest, KilledDecryptLeavesNoTemporaryFile) {
+  Seal("m.ses");
+  std::string sealed = ReadFile(dir_.Join("m.ses"));
+  int in[2];
+  ASSERT_EQ(pipe(in), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    close(in[1]);
+    execl(kSesctl.c_str(), kSesctl.c_str(), "--config", config_.c_str(), "decrypt", "--context", "app=test", "--out",
+          dir_.Join("out.txt").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  // Send all but the last bytes: decrypt writes verified frames to its
+  // temporary file and waits for the rest.
+  ASSERT_EQ(write(in[1], sealed.data(), sealed.size() - 10), static_cast<ssize_t>(sealed.size() - 10));
+  auto temp_exists = [&] {
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+      if (e.path().filename().string().rfind("out.txt.tmp.", 0) == 0) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 100000 && !temp_exists(); ++i) usleep(1000);  // bounded wait for a condition
+  ASSERT_TRUE(temp_exists());
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(in[1]);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_TRUE(NothingBeside(dir_.Join("out.txt")));
+}
+
+TEST_F(SesctlTest, DeviceOutputIsWrittenInPlace) {
+  Seal("m.ses");
+  ProcessResult d = Run({"decrypt", "--context", "app=test", "--in", dir_.Join("m.ses"), "--out", "/dev/null"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  struct stat st {};
+  ASSERT_EQ(stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST_F(SesctlTest, UsageErrorsExitTwo) {

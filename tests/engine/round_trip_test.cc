@@ -100,6 +100,7 @@ TEST_P(RoundTripTest, StreamAndOneShotAreInterchangeable) {
     EXPECT_EQ(streamed, plain);
     ASSERT_NE((*dec)->header(), nullptr);
     EXPECT_EQ((*dec)->header()->context, ctx);
+    EXPECT_EQ((*dec)->header()->message_id, Engine::Inspect(*one_shot)->message_id);
   }
 }
 

@@ -1,17 +1,35 @@
 #include "io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 
 namespace ses::cli {
 namespace {
 
 std::string Errno() { return std::strerror(errno); }
 
+// The temporary output file of this process, for the signal handler: a
+// killed decrypt must not leave partial plaintext behind.
+std::atomic<const char*> g_temp_path{nullptr};
+
+void RemoveTempAndDie(int sig) {
+  if (const char* p = g_temp_path.load()) ::unlink(p);  // async-signal-safe
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 }  // namespace
+
+void InstallOutputCleanup() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, RemoveTempAndDie);
+}
 
 StatusOr<std::unique_ptr<Input>> Input::Open(const std::string& path) {
   if (path == "-") return std::unique_ptr<Input>(new Input(STDIN_FILENO, "stdin"));
@@ -47,16 +65,33 @@ Status Input::ReadExactly(std::span<uint8_t> buf) {
 
 StatusOr<std::unique_ptr<Output>> Output::Open(const std::string& path) {
   if (path == "-") return std::unique_ptr<Output>(new Output(STDOUT_FILENO, "", ""));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device or FIFO (/dev/null, a pipe) cannot be replaced by a rename;
+    // it is written directly, like stdout. Links and directories are refused.
+    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+      return Status(FailedPreconditionError("refusing to write " + path + ": not a regular file, device or FIFO"));
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Status(FailedPreconditionError("cannot open " + path + ": " + Errno()));
+    return std::unique_ptr<Output>(new Output(fd, "", path));
+  }
   std::string temp = path + ".tmp.XXXXXX";
   int fd = ::mkstemp(temp.data());  // mode 0600: outputs may be plaintext
   if (fd < 0) return Status(FailedPreconditionError("cannot create a temporary file beside " + path + ": " + Errno()));
-  return std::unique_ptr<Output>(new Output(fd, path, temp));
+  auto out = std::unique_ptr<Output>(new Output(fd, path, temp));
+  g_temp_path.store(out->temp_.c_str());
+  return out;
 }
 
 Output::~Output() {
-  if (path_.empty()) return;
+  if (path_.empty()) {
+    if (fd_ != STDOUT_FILENO && fd_ >= 0) ::close(fd_);
+    return;
+  }
   if (fd_ >= 0) ::close(fd_);
   if (!committed_) ::unlink(temp_.c_str());
+  g_temp_path.store(nullptr);
 }
 
 Status Output::Write(std::span<const uint8_t> data) {
@@ -81,6 +116,14 @@ Status Output::Commit() {
   fd_ = -1;
   if (::rename(temp_.c_str(), path_.c_str()) != 0) return FailedPreconditionError("rename to " + path_ + ": " + Errno());
   committed_ = true;
+  g_temp_path.store(nullptr);
+  // The rename itself is durable only once the directory is synced.
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   return OkStatus();
 }
 

@@ -1,6 +1,7 @@
 // Files for sesctl: inputs from a path or stdin, and outputs that appear only
 // when complete (a temp file beside the target, renamed on Commit; removed if
-// the command fails). "-" means stdin / stdout.
+// the command fails or is killed by a signal). "-" means stdin / stdout; an
+// existing device or FIFO is written directly.
 //
 // Thread safety: one thread per object.
 #pragma once
@@ -48,5 +49,9 @@ class Output {
 
 // Writes `text` to `path` atomically with mode 0600 (temp file + rename).
 Status WriteFileAtomically(const std::string& path, const std::string& text);
+
+// Makes SIGINT, SIGTERM, SIGHUP and SIGPIPE remove the pending temporary
+// output before the process dies. Call once at start-up.
+void InstallOutputCleanup();
 
 }  // namespace ses::cli

@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include "commands.h"
+#include "io.h"
 
 namespace po = boost::program_options;
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   // Data keys live in this process's memory: keep them out of core dumps and
   // away from same-user ptrace.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  InstallOutputCleanup();
   po::options_description global("global options");
   global.add_options()
       ("config,c", po::value<std::string>(), "configuration file")

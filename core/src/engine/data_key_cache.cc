@@ -41,6 +41,10 @@ std::shared_ptr<const DataKey> DataKeyCache::Get(Map& m, const std::string& id, 
 void DataKeyCache::Put(Map& m, const std::string& id, std::shared_ptr<const DataKey> key) {
   if (!enabled()) return;
   std::lock_guard<std::mutex> lock(mu_);
+  PutLocked(m, id, std::move(key));
+}
+
+void DataKeyCache::PutLocked(Map& m, const std::string& id, std::shared_ptr<const DataKey> key) {
   auto it = m.slots.find(id);
   if (it != m.slots.end()) Erase(m, it);  // another thread raced us; keep the newer key
   while (m.slots.size() >= limits_.max_entries) Erase(m, m.slots.find(m.lru.back()));
@@ -51,8 +55,11 @@ void DataKeyCache::Put(Map& m, const std::string& id, std::shared_ptr<const Data
 std::shared_ptr<const DataKey> DataKeyCache::GetForEncrypt(const std::string& id, uint64_t bytes) {
   return Get(encrypt_, id, 1, bytes);
 }
-void DataKeyCache::PutForEncrypt(const std::string& id, std::shared_ptr<const DataKey> key) {
-  Put(encrypt_, id, std::move(key));
+void DataKeyCache::PutForEncrypt(const std::string& id, std::shared_ptr<const DataKey> key, uint64_t epoch) {
+  if (!enabled()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (epoch != encrypt_epoch_.load(std::memory_order_relaxed)) return;
+  PutLocked(encrypt_, id, std::move(key));
 }
 std::shared_ptr<const DataKey> DataKeyCache::GetForDecrypt(const std::string& id) {
   return Get(decrypt_, id, 0, 0);
@@ -63,6 +70,7 @@ void DataKeyCache::PutForDecrypt(const std::string& id, std::shared_ptr<const Da
 
 void DataKeyCache::ClearEncrypt() {
   std::lock_guard<std::mutex> lock(mu_);
+  encrypt_epoch_.fetch_add(1, std::memory_order_acq_rel);
   while (!encrypt_.slots.empty()) Erase(encrypt_, encrypt_.slots.begin());
 }
 

@@ -29,7 +29,10 @@ class DataKeyCache {
   // A usable cached key for one more message of `bytes` bytes, or null.
   // Charges the message to the key.
   std::shared_ptr<const DataKey> GetForEncrypt(const std::string& id, uint64_t bytes);
-  void PutForEncrypt(const std::string& id, std::shared_ptr<const DataKey> key);
+  // Caches `key` unless ClearEncrypt ran since `epoch` was read (the key may
+  // be wrapped under a master-key version that was rotated away meanwhile).
+  void PutForEncrypt(const std::string& id, std::shared_ptr<const DataKey> key, uint64_t epoch);
+  uint64_t encrypt_epoch() const { return encrypt_epoch_.load(std::memory_order_acquire); }
 
   std::shared_ptr<const DataKey> GetForDecrypt(const std::string& id);
   void PutForDecrypt(const std::string& id, std::shared_ptr<const DataKey> key);
@@ -61,6 +64,7 @@ class DataKeyCache {
   };
   std::shared_ptr<const DataKey> Get(Map& m, const std::string& id, uint64_t messages, uint64_t bytes);
   void Put(Map& m, const std::string& id, std::shared_ptr<const DataKey> key);
+  void PutLocked(Map& m, const std::string& id, std::shared_ptr<const DataKey> key);  // REQUIRES: mu_ held
   void Erase(Map& m, std::unordered_map<std::string, Map::Slot>::iterator it);
 
   const CacheLimits limits_;
@@ -68,6 +72,7 @@ class DataKeyCache {
   Map encrypt_;
   Map decrypt_;
   std::atomic<uint64_t> hits_{0};
+  std::atomic<uint64_t> encrypt_epoch_{1};  // bumped (under mu_) by ClearEncrypt
   uint64_t misses_ = 0;      // guarded by mu_
   uint64_t evictions_ = 0;   // guarded by mu_
 };

@@ -14,11 +14,13 @@ namespace {
 struct SuiteName_ {
   uint16_t id;
   std::string_view name;
+  uint32_t key_len;
+  uint32_t tag_len;
 };
 constexpr SuiteName_ kSuiteNames[] = {
-    {kSuiteAes256Gcm, "aes-256-gcm"},
-    {kSuiteChaCha20Poly1305, "chacha20-poly1305"},
-    {kSuiteAesGcmChaChaCascade, "aes-256-gcm+chacha20-poly1305"},
+    {kSuiteAes256Gcm, "aes-256-gcm", 32, 16},
+    {kSuiteChaCha20Poly1305, "chacha20-poly1305", 32, 16},
+    {kSuiteAesGcmChaChaCascade, "aes-256-gcm+chacha20-poly1305", 64, 32},
 };
 
 }  // namespace
@@ -43,9 +45,18 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   if (!options.cipher) return InvalidArgumentError("engine needs a cipher provider");
   std::map<uint16_t, std::unique_ptr<internal::AeadPool>> pools;
   for (const auto& suite : options.cipher->Suites()) {
-    if (suite.key_len == 0 || suite.key_len > internal::kMaxSuiteKeySize || suite.tag_len == 0 ||
-        suite.tag_len > internal::kMaxSuiteTagSize) {
-      return InvalidArgumentError("cipher suite '" + suite.name + "' has unsupported key or tag length");
+    // The format fixes each suite's key and tag length (docs/format.md §6):
+    // a plugin that claims an id with other lengths (a short tag) is refused.
+    const SuiteName_* known = nullptr;
+    for (const auto& s : kSuiteNames) {
+      if (s.id == suite.id) known = &s;
+    }
+    if (known == nullptr) continue;  // not a format suite: never used
+    if (suite.key_len != known->key_len || suite.tag_len != known->tag_len) {
+      return InvalidArgumentError("cipher plugin declares suite " + std::string(known->name) + " with key length " +
+                                  std::to_string(suite.key_len) + " and tag length " + std::to_string(suite.tag_len) +
+                                  "; the format requires " + std::to_string(known->key_len) + " and " +
+                                  std::to_string(known->tag_len));
     }
     pools[suite.id] = std::make_unique<internal::AeadPool>(options.cipher, suite);
   }
@@ -153,11 +164,16 @@ StatusOr<std::shared_ptr<DataKey>> EngineImpl::NewEncryptKey(const KeyringConfig
 StatusOr<std::shared_ptr<const DataKey>> EngineImpl::EncryptKey(std::string_view keyring,
                                                                 const EncryptionContext& context, uint64_t bytes) {
   EncryptSlot& slot = Slots().encrypt;
-  if (cache_.enabled() && slot.engine == id_ && slot.key && slot.keyring == keyring && slot.context == context &&
+  if (cache_.enabled() && slot.engine == id_ && slot.epoch == cache_.encrypt_epoch() && slot.key &&
+      slot.keyring == keyring && slot.context == context &&
       cache_.Usable(*slot.key, slot.pending_messages + 1, slot.pending_bytes + bytes)) {
     ++slot.pending_messages;
     slot.pending_bytes += bytes;
-    if (slot.pending_messages >= kChargeBatch) slot.Flush();
+    // Bytes are charged before they can add up to a sizeable share of the
+    // limit, so other threads see them in time.
+    if (slot.pending_messages >= kChargeBatch || slot.pending_bytes >= cache_.limits().max_bytes / kChargeBatch) {
+      slot.Flush();
+    }
     if (++slot.pending_hits >= kChargeBatch) cache_.AddHits(std::exchange(slot.pending_hits, 0));
     return slot.key;
   }
@@ -173,16 +189,18 @@ StatusOr<std::shared_ptr<const DataKey>> EngineImpl::EncryptKey(std::string_view
   std::string id = kr->name;
   id.push_back('\0');
   id.append(AsChars(EncodeContext(context)));
+  const uint64_t epoch = cache_.encrypt_epoch();
   std::shared_ptr<const DataKey> key = cache_.GetForEncrypt(id, bytes);
   if (!key) {
     SES_ASSIGN_OR_RETURN(auto fresh, NewEncryptKey(*kr, context));
     fresh->messages = 1;
     fresh->bytes = bytes;
     key = fresh;
-    cache_.PutForEncrypt(id, key);
+    cache_.PutForEncrypt(id, key, epoch);
   }
   if (slot.engine == id_) cache_.AddHits(slot.pending_hits);
   slot.engine = id_;
+  slot.epoch = epoch;
   slot.keyring = kr->name;
   slot.context = context;
   slot.key = key;

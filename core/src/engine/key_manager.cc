@@ -157,14 +157,15 @@ StatusOr<KeyManager::NewKey> KeyManager::NewDataKey(const KeyringConfig& keyring
 
 StatusOr<SecretBytes> KeyManager::UnwrapOne(const WrappedDataKey& k, ByteView aad) const {
   if (configured_uris_.find(k.key_uri) == configured_uris_.end()) {
-    return NotFoundError("master key " + k.key_uri + " is not in any configured keyring");
+    return NotFoundError("master key " + Printable(k.key_uri) + " is not in any configured keyring");
   }
   SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, ProviderFor(k.key_uri));
   if (p->name != k.provider) {
-    return NotFoundError("master key " + k.key_uri + " is served here by '" + p->name + "', not '" + k.provider + "'");
+    return NotFoundError("master key " + Printable(k.key_uri) + " is served here by '" + p->name + "', not '" +
+                         Printable(k.provider) + "'");
   }
   auto key = p->provider->Unwrap(k.key_uri, k.key_version, k.wrapped, aad);
-  if (!key.ok()) return key.status().WithContext("unwrapping data key under " + k.key_uri);
+  if (!key.ok()) return key.status().WithContext("unwrapping data key under " + Printable(k.key_uri));
   if (key->size() != kDataKeySize) return InvalidArgumentError("unwrapped data key has the wrong size");
   return key;
 }
@@ -188,7 +189,7 @@ StatusOr<SecretBytes> KeyManager::Recover(const HeaderInfo& header, ByteView aad
       return AuthenticationFailedError();
     }
     std::string uris;
-    for (const auto& k : header.keys) uris += (uris.empty() ? "" : ", ") + k.key_uri;
+    for (const auto& k : header.keys) uris += (uris.empty() ? "" : ", ") + Printable(k.key_uri);
     return Status(first_error->code(), "no configured master key could unwrap this message's data key (wrapped under " +
                                            uris + "); first error: " + first_error->message());
   }

@@ -87,7 +87,7 @@ class DecryptStreamImpl final : public DecryptStream {
     return OkStatus();
   }
 
-  const HeaderInfo* header() const override { return msg_ ? &msg_->key->info : nullptr; }
+  const HeaderInfo* header() const override { return msg_ ? &header_ : nullptr; }
 
  private:
   Status Process() {
@@ -98,6 +98,10 @@ class DecryptStreamImpl final : public DecryptStream {
       OpenedMessage msg;
       SES_RETURN_IF_ERROR(engine_.OpenHeader(ByteView(pending_.data(), header_size), &context_, msg));
       msg_.emplace(std::move(msg));
+      // The key's header is shared by every message under it; this
+      // message's own id goes into the copy the caller sees.
+      header_ = msg_->key->info;
+      std::memcpy(header_.message_id.data(), pending_.data() + kMessageIdOffset, kMessageIdSize);
       plain_.resize(size_t{msg_->frame_size} + msg_->tag_len);
       consumed_ = header_size;
     }
@@ -124,6 +128,7 @@ class DecryptStreamImpl final : public DecryptStream {
   EncryptionContext context_;
   Sink sink_;
   std::optional<OpenedMessage> msg_;
+  HeaderInfo header_;
   std::vector<uint8_t> pending_;
   size_t consumed_ = 0;
   std::vector<uint8_t> plain_;

@@ -24,7 +24,7 @@ inline constexpr uint64_t kChargeBatch = 64;
 
 struct EncryptSlot {
   uint64_t engine = 0;  // Engine instance id (never reused)
-  uint64_t epoch = 0;   // the engine's encrypt epoch when memoised
+  uint64_t epoch = 0;   // the cache's encrypt epoch when memoised (rotation bumps it)
   std::string keyring;
   EncryptionContext context;
   std::shared_ptr<const DataKey> key;

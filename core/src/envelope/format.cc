@@ -77,6 +77,11 @@ bool ReadString(ByteReader& r, size_t len, size_t cap, std::string& out) {
   return true;
 }
 
+// Names that go to providers as C strings: a NUL would silently cut them.
+bool ReadName(ByteReader& r, size_t len, size_t cap, std::string& out) {
+  return ReadString(r, len, cap, out) && out.find('\0') == std::string::npos;
+}
+
 }  // namespace
 
 StatusOr<HeaderInfo> DecodeHeader(ByteView header) {
@@ -124,11 +129,16 @@ StatusOr<HeaderInfo> DecodeHeader(ByteView header) {
     uint8_t pl = 0, vl = 0;
     uint16_t ul = 0, wl = 0;
     ByteView wrapped;
-    if (!r.ReadU8(pl) || pl == 0 || !ReadString(r, pl, kMaxProviderName, k.provider) || !r.ReadU16(ul) ||
-        ul == 0 || !ReadString(r, ul, kMaxKeyUri, k.key_uri) || !r.ReadU8(vl) ||
-        !ReadString(r, vl, kMaxKeyVersion, k.key_version) || !r.ReadU16(wl) || wl == 0 ||
+    if (!r.ReadU8(pl) || pl == 0 || !ReadName(r, pl, kMaxProviderName, k.provider) || !r.ReadU16(ul) ||
+        ul == 0 || !ReadName(r, ul, kMaxKeyUri, k.key_uri) || !r.ReadU8(vl) ||
+        !ReadName(r, vl, kMaxKeyVersion, k.key_version) || !r.ReadU16(wl) || wl == 0 ||
         wl > kMaxWrappedBytes || !r.ReadBytes(wl, wrapped)) {
       return AuthenticationFailedError();
+    }
+    // The encoder never names a master key twice; a header that does could
+    // only make the engine call a provider again and again.
+    for (const auto& other : h.keys) {
+      if (other.provider == k.provider && other.key_uri == k.key_uri) return AuthenticationFailedError();
     }
     k.wrapped.assign(wrapped.begin(), wrapped.end());
     h.keys.push_back(std::move(k));

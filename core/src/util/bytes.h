@@ -48,6 +48,9 @@ class ByteReader {
 };
 
 std::string HexEncode(ByteView b);
+// For untrusted text (a key URI from a header) in an error message: control
+// characters and non-ASCII bytes as \xNN, cut at `max` characters.
+std::string Printable(std::string_view s, size_t max = 200);
 // Returns false on odd length or a non-hex character.
 bool HexDecode(std::string_view hex, std::vector<uint8_t>& out);
 

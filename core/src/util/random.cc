@@ -28,7 +28,8 @@ struct Batch {
 }  // namespace
 
 Status RandomBytes(uint8_t* out, size_t n) {
-  if (RAND_bytes(out, static_cast<int>(n)) != 1) return InternalError("RAND_bytes failed");
+  // Keys come from the private DRBG, which never serves public values.
+  if (RAND_priv_bytes(out, static_cast<int>(n)) != 1) return InternalError("RAND_priv_bytes failed");
   return OkStatus();
 }
 
@@ -37,7 +38,7 @@ Status RandomBytesBatched(uint8_t* out, size_t n) {
   thread_local Batch batch;
   uint64_t gen = fork_generation.load(std::memory_order_relaxed);
   if (batch.pos + n > Batch::kSize || batch.generation != gen) {
-    SES_RETURN_IF_ERROR(RandomBytes(batch.bytes, Batch::kSize));
+    if (RAND_bytes(batch.bytes, Batch::kSize) != 1) return InternalError("RAND_bytes failed");
     batch.pos = 0;
     batch.generation = gen;
   }
