@@ -40,7 +40,9 @@ function(ses_add_test)
     SES_TEST_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
     SES_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   ses_project_warnings(${T_NAME})
-  gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+  # A list inside PROPERTIES must keep its ';' escaped, or only the first label sticks.
+  string(REPLACE ";" "\\;" labels "${T_LABELS}")
+  gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${labels}")
 endfunction()
 
 # ses_add_bench(NAME <name> SOURCES ... [LIBS ...])

@@ -154,3 +154,60 @@ TEST(HardeningTest, CipherDeclaringAShortTagIsRefused) {
 
 }  // namespace
 }  // namespace ses
+
+namespace ses {
+namespace {
+
+// Passes URIs on to keyfile without their query, and records what it got.
+class QueryTolerantProvider final : public KeyProvider {
+ public:
+  explicit QueryTolerantProvider(std::shared_ptr<KeyProvider> inner) : inner_(std::move(inner)) {}
+  std::vector<std::string> UriSchemes() const override { return inner_->UriSchemes(); }
+  StatusOr<WrappedKey> Wrap(std::string_view uri, std::span<const uint8_t> key, std::span<const uint8_t> aad) override {
+    seen.emplace_back(uri);
+    return inner_->Wrap(uri.substr(0, uri.find('?')), key, aad);
+  }
+  StatusOr<SecretBytes> Unwrap(std::string_view uri, std::string_view v, std::span<const uint8_t> w,
+                               std::span<const uint8_t> aad) override {
+    seen.emplace_back(uri);
+    return inner_->Unwrap(uri.substr(0, uri.find('?')), v, w, aad);
+  }
+  std::vector<std::string> seen;
+
+ private:
+  std::shared_ptr<KeyProvider> inner_;
+};
+
+// Access parameters in a key URI's query (a PIN, a module path) reach the
+// provider but never a header: headers name the key by its identity.
+TEST(HardeningTest, KeyUriQueryNeverReachesTheHeader) {
+  TestEnv env;
+  env.CreateKey("a.key");
+  auto keyfile = env.registry().NewKeyProvider("keyfile", {{"dir", env.dir().path().string()}});
+  ASSERT_TRUE(keyfile.ok());
+  auto make = [&](const std::string& uri, std::shared_ptr<QueryTolerantProvider>& provider) {
+    provider = std::make_shared<QueryTolerantProvider>(*keyfile);
+    EngineOptions o;
+    o.cipher = *env.registry().NewCipher("cipher-openssl", {});
+    o.providers.push_back({"keyfile", provider});
+    o.keyrings = {TestEnv::Keyring("default", {uri})};
+    return std::move(Engine::Create(o)).value();
+  };
+  std::shared_ptr<QueryTolerantProvider> p1, p2;
+  auto writer = make("keyfile://a.key?pin-value=123456", p1);
+  auto sealed = writer->Encrypt("default", {}, PatternBytes(10));
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(Engine::Inspect(*sealed)->keys[0].key_uri, "keyfile://a.key");
+  std::string bytes(sealed->begin(), sealed->end());
+  EXPECT_EQ(bytes.find("123456"), std::string::npos);
+  EXPECT_EQ(p1->seen.at(0), "keyfile://a.key?pin-value=123456");
+
+  // A reader that reaches the same key another way still opens it.
+  auto reader = make("keyfile://a.key?pin-source=/elsewhere", p2);
+  auto opened = reader->Decrypt(*sealed, {});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(p2->seen.at(0), "keyfile://a.key?pin-source=/elsewhere");
+}
+
+}  // namespace
+}  // namespace ses

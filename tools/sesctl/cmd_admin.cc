@@ -94,13 +94,13 @@ int RunKeys(const Globals& g, const Args& args) {
   if (action == "create") {
     auto made = e.CreateKey(uri);
     if (!made.ok()) return Fail("keys create", made.status());
-    std::cout << "created " << *made << "\n";
+    std::cout << "created " << made->substr(0, made->find('?')) << "\n";
     return 0;
   }
   if (action == "rotate") {
     auto v = e.RotateKey(uri);
     if (!v.ok()) return Fail("keys rotate", v.status());
-    std::cout << "rotated " << uri << ": new data keys now wrap under version " << *v << "\n";
+    std::cout << "rotated " << uri.substr(0, uri.find('?')) << ": new data keys now wrap under version " << *v << "\n";
     return 0;
   }
   std::vector<std::string> uris;
@@ -121,7 +121,7 @@ int RunKeys(const Globals& g, const Args& args) {
       rc = Fail("keys list", versions.status());
       continue;
     }
-    std::cout << u << ":";
+    std::cout << u.substr(0, u.find('?')) << ":";  // the query may hold a PIN
     for (const auto& v : *versions) std::cout << " " << v;
     std::cout << (versions->empty() ? "" : " (current " + versions->back() + ")") << "\n";
   }

@@ -118,13 +118,16 @@ int RunInit(const Globals& g, const Args& args) {
 
   const std::string self = g.program.empty() ? "sesctl" : g.program;
   const std::string c = self + " --config " + config_path;
-  std::cout << "Wrote " << config_path << ": keyring 'default' on master key " << key_uri << "\n"
+  // The URI's query may carry a PIN: show only the key's identity, quoted
+  // for the shell (pkcs11 URIs hold ';').
+  const std::string key_id = "'" + key_uri.substr(0, key_uri.find('?')) + "'";
+  std::cout << "Wrote " << config_path << ": keyring 'default' on master key " << key_id << "\n"
             << "(checked: a probe message was sealed and opened with it).\n\n"
             << "Next, try:\n"
             << "  echo 'hello' | " << c << " encrypt --context app=demo --out " << (abs_dir / "hello.ses").string() << "\n"
             << "  " << c << " inspect --in " << (abs_dir / "hello.ses").string() << "\n"
             << "  " << c << " decrypt --context app=demo --in " << (abs_dir / "hello.ses").string() << "\n"
-            << "  " << c << " keys rotate " << key_uri << "\n"
+            << "  " << c << " keys rotate " << key_id << "\n"
             << "  " << c << " plugins\n";
   return 0;
 }

@@ -132,7 +132,9 @@ class Engine {
   // Decodes a header without keys or authentication (for inspection).
   static StatusOr<HeaderInfo> Inspect(std::span<const uint8_t> header);
 
-  // Master-key management through the provider serving the URI's scheme.
+  // Master-key management through the provider serving the URI's scheme. A
+  // URI without a query that a keyring configures is used as configured
+  // (with its access parameters, e.g. a PIN source).
   virtual StatusOr<std::string> CreateKey(std::string_view key_uri) = 0;
   virtual StatusOr<std::string> RotateKey(std::string_view key_uri) = 0;
   virtual StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) = 0;

@@ -396,20 +396,23 @@ StatusOr<std::vector<uint8_t>> EngineImpl::ReEncryptHeader(std::span<const uint8
 }
 
 StatusOr<std::string> EngineImpl::CreateKey(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(key_uri));
-  return p->provider->CreateKey(key_uri);
+  const std::string uri = keys_->Resolve(key_uri);
+  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(uri));
+  return p->provider->CreateKey(uri);
 }
 
 StatusOr<std::string> EngineImpl::RotateKey(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(key_uri));
-  SES_ASSIGN_OR_RETURN(std::string version, p->provider->RotateKey(key_uri));
+  const std::string uri = keys_->Resolve(key_uri);
+  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(uri));
+  SES_ASSIGN_OR_RETURN(std::string version, p->provider->RotateKey(uri));
   cache_.ClearEncrypt();
   return version;
 }
 
 StatusOr<std::vector<std::string>> EngineImpl::ListVersions(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(key_uri));
-  return p->provider->ListVersions(key_uri);
+  const std::string uri = keys_->Resolve(key_uri);
+  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, keys_->ProviderFor(uri));
+  return p->provider->ListVersions(uri);
 }
 
 }  // namespace internal

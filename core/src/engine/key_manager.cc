@@ -17,9 +17,13 @@ bool CausedByCiphertext(const Status& s) { return s.code() == StatusCode::kInval
 
 }  // namespace
 
+std::string_view KeyIdentity(std::string_view uri) { return uri.substr(0, uri.find('?')); }
+
 KeyManager::KeyManager(std::vector<NamedKeyProvider> providers, std::vector<KeyringConfig> keyrings)
     : providers_(std::move(providers)), keyrings_(std::move(keyrings)) {
-  for (const auto& k : keyrings_) configured_uris_.insert(k.key_uris.begin(), k.key_uris.end());
+  for (const auto& k : keyrings_) {
+    for (const auto& uri : k.key_uris) configured_uris_.emplace(KeyIdentity(uri), uri);
+  }
 }
 
 StatusOr<std::unique_ptr<KeyManager>> KeyManager::Create(std::vector<NamedKeyProvider> providers,
@@ -39,13 +43,14 @@ StatusOr<std::unique_ptr<KeyManager>> KeyManager::Create(std::vector<NamedKeyPro
     }
     std::set<std::string> uris;
     for (const auto& uri : k.key_uris) {
-      if (uri.size() > kMaxKeyUri) {
+      if (KeyIdentity(uri).size() > kMaxKeyUri) {
         return InvalidArgumentError("keyring '" + k.name + "': key URI longer than " + std::to_string(kMaxKeyUri) +
                                     " bytes");
       }
       // Two shares under one master key would undo an 'all' split.
-      if (!uris.insert(uri).second) {
-        return InvalidArgumentError("keyring '" + k.name + "' names master key " + uri + " twice");
+      if (!uris.insert(std::string(KeyIdentity(uri))).second) {
+        return InvalidArgumentError("keyring '" + k.name + "' names master key " + std::string(KeyIdentity(uri)) +
+                                    " twice");
       }
       auto p = km->ProviderFor(uri);
       if (!p.ok()) return p.status().WithContext("keyring '" + k.name + "'");
@@ -56,6 +61,13 @@ StatusOr<std::unique_ptr<KeyManager>> KeyManager::Create(std::vector<NamedKeyPro
     }
   }
   return km;
+}
+
+std::string KeyManager::Resolve(std::string_view uri) const {
+  if (uri.find('?') == std::string_view::npos) {
+    if (auto it = configured_uris_.find(uri); it != configured_uris_.end()) return it->second;
+  }
+  return std::string(uri);
 }
 
 StatusOr<const KeyringConfig*> KeyManager::FindKeyring(std::string_view name) const {
@@ -92,11 +104,12 @@ static Status CheckWrapped(const std::string& provider, const std::string& uri, 
 }
 
 StatusOr<WrappedDataKey> KeyManager::WrapOne(const std::string& uri, const SecretBytes& key, ByteView aad) const {
+  const std::string id(KeyIdentity(uri));
   SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, ProviderFor(uri));
   auto w = p->provider->Wrap(uri, key.span(), aad);
-  if (!w.ok()) return w.status().WithContext("wrapping data key under " + uri);
-  SES_RETURN_IF_ERROR(CheckWrapped(p->name, uri, *w));
-  return WrappedDataKey{p->name, uri, std::move(w->key_version), std::move(w->wrapped)};
+  if (!w.ok()) return w.status().WithContext("wrapping data key under " + id);
+  SES_RETURN_IF_ERROR(CheckWrapped(p->name, id, *w));
+  return WrappedDataKey{p->name, id, std::move(w->key_version), std::move(w->wrapped)};
 }
 
 StatusOr<std::vector<WrappedDataKey>> KeyManager::Wrap(const KeyringConfig& keyring, const SecretBytes& data_key,
@@ -136,9 +149,10 @@ StatusOr<KeyManager::NewKey> KeyManager::NewDataKey(const KeyringConfig& keyring
     auto gen = p->provider->GenerateDataKey(first, kDataKeySize, aad);
     if (gen.ok()) {
       if (gen->data_key.size() != kDataKeySize) return InternalError(p->name + ": generated key has the wrong size");
-      SES_RETURN_IF_ERROR(CheckWrapped(p->name, first, gen->wrapped));
+      const std::string id(KeyIdentity(first));
+      SES_RETURN_IF_ERROR(CheckWrapped(p->name, id, gen->wrapped));
       key = std::move(gen->data_key);
-      wrapped.push_back({p->name, first, std::move(gen->wrapped.key_version), std::move(gen->wrapped.wrapped)});
+      wrapped.push_back({p->name, id, std::move(gen->wrapped.key_version), std::move(gen->wrapped.wrapped)});
       for (size_t i = 1; i < keyring.key_uris.size(); ++i) {
         SES_ASSIGN_OR_RETURN(auto w, WrapOne(keyring.key_uris[i], key, aad));
         wrapped.push_back(std::move(w));
@@ -146,7 +160,7 @@ StatusOr<KeyManager::NewKey> KeyManager::NewDataKey(const KeyringConfig& keyring
       return NewKey{std::move(key), std::move(wrapped)};
     }
     if (gen.status().code() != StatusCode::kUnimplemented) {
-      return gen.status().WithContext("generating data key under " + first);
+      return gen.status().WithContext("generating data key under " + std::string(KeyIdentity(first)));
     }
   }
   key = SecretBytes(kDataKeySize);
@@ -156,15 +170,18 @@ StatusOr<KeyManager::NewKey> KeyManager::NewDataKey(const KeyringConfig& keyring
 }
 
 StatusOr<SecretBytes> KeyManager::UnwrapOne(const WrappedDataKey& k, ByteView aad) const {
-  if (configured_uris_.find(k.key_uri) == configured_uris_.end()) {
+  // Headers hold identities; a '?' in one cannot match a configured key.
+  auto configured = configured_uris_.find(k.key_uri);
+  if (configured == configured_uris_.end()) {
     return NotFoundError("master key " + Printable(k.key_uri) + " is not in any configured keyring");
   }
-  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, ProviderFor(k.key_uri));
+  const std::string& uri = configured->second;
+  SES_ASSIGN_OR_RETURN(const NamedKeyProvider* p, ProviderFor(uri));
   if (p->name != k.provider) {
     return NotFoundError("master key " + Printable(k.key_uri) + " is served here by '" + p->name + "', not '" +
                          Printable(k.provider) + "'");
   }
-  auto key = p->provider->Unwrap(k.key_uri, k.key_version, k.wrapped, aad);
+  auto key = p->provider->Unwrap(uri, k.key_version, k.wrapped, aad);
   if (!key.ok()) return key.status().WithContext("unwrapping data key under " + Printable(k.key_uri));
   if (key->size() != kDataKeySize) return InvalidArgumentError("unwrapped data key has the wrong size");
   return key;

@@ -5,11 +5,17 @@
 // Recovery is strict: only master keys named in a configured keyring are
 // asked to unwrap.
 //
+// A key URI's query (after '?': RFC 7512's pin-source, pin-value,
+// module-path and the like) says how to reach a key, not which key it is. Only
+// the part before it, the key's identity, goes into headers and error
+// messages; providers always get the URI as configured.
+//
 // Thread safety: immutable after construction; methods are thread-safe.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,12 +25,18 @@
 
 namespace ses::internal {
 
+// The identity of a master key: its URI without the query component.
+std::string_view KeyIdentity(std::string_view uri);
+
 class KeyManager {
  public:
   static StatusOr<std::unique_ptr<KeyManager>> Create(std::vector<NamedKeyProvider> providers,
                                                       std::vector<KeyringConfig> keyrings);
 
   StatusOr<const KeyringConfig*> FindKeyring(std::string_view name) const;
+  // A URI given without a query, for a key some keyring configures, becomes
+  // that keyring's URI (with its access parameters); anything else is kept.
+  std::string Resolve(std::string_view uri) const;
   StatusOr<const NamedKeyProvider*> ProviderFor(std::string_view key_uri) const;
   const std::vector<KeyringConfig>& keyrings() const { return keyrings_; }
 
@@ -48,7 +60,8 @@ class KeyManager {
 
   std::vector<NamedKeyProvider> providers_;
   std::vector<KeyringConfig> keyrings_;
-  std::set<std::string, std::less<>> configured_uris_;
+  // Key identity (URI without its query) -> the URI as configured.
+  std::map<std::string, std::string, std::less<>> configured_uris_;
 };
 
 }  // namespace ses::internal
