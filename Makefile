@@ -23,6 +23,7 @@ test: build
 
 bench: build
 	@$(BUILD_DIR)/bin/ses_engine_bench
+	@$(BUILD_DIR)/bin/ses_pkcs11_bench
 
 # Bounded libFuzzer campaigns (clang build in its own dir): the envelope
 # decoder, then the whole decrypt path; FUZZ_SECONDS each (default 60).
