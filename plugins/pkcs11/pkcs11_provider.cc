@@ -106,6 +106,44 @@ Status Pkcs11Provider::WithKey(Token& token, Lease& s, const KeyUri& uri,
   }
 }
 
+namespace {
+
+// The first byte of every wrapped key names how it was wrapped, so changing
+// the configured mechanism (or moving to a token with other mechanisms)
+// never strands older wraps. RSA-OAEP records the family: the hash follows
+// the token, as under `auto`.
+constexpr uint8_t kTagKeyWrapPad = 1, kTagKeyWrap = 2, kTagGcm = 3, kTagRsaOaep = 4;
+
+uint8_t TagFor(Mechanism m) {
+  switch (m) {
+    case Mechanism::kAesKeyWrapPad: return kTagKeyWrapPad;
+    case Mechanism::kAesKeyWrap: return kTagKeyWrap;
+    case Mechanism::kAesGcm: return kTagGcm;
+    default: return kTagRsaOaep;
+  }
+}
+
+std::vector<uint8_t> Tagged(Mechanism m, std::vector<uint8_t> blob) {
+  blob.insert(blob.begin(), TagFor(m));
+  return blob;
+}
+
+// The mechanism a wrapped key records; kInvalidArgument for a tag no
+// version of this plugin writes (a damaged blob).
+StatusOr<Mechanism> RecordedMechanism(std::span<const uint8_t> wrapped, const std::string& context) {
+  if (wrapped.size() >= 2) {
+    switch (wrapped[0]) {
+      case kTagKeyWrapPad: return Mechanism::kAesKeyWrapPad;
+      case kTagKeyWrap: return Mechanism::kAesKeyWrap;
+      case kTagGcm: return Mechanism::kAesGcm;
+      case kTagRsaOaep: return Mechanism::kAuto;  // RSA under auto: OAEP, hash per token
+    }
+  }
+  return InvalidArgumentError("pkcs11: wrapped key has no valid mechanism tag (" + context + ")");
+}
+
+}  // namespace
+
 StatusOr<WrappedKey> Pkcs11Provider::Wrap(std::string_view key_uri,
                                           std::span<const uint8_t> data_key,
                                           std::span<const uint8_t> aad) {
@@ -121,8 +159,9 @@ StatusOr<WrappedKey> Pkcs11Provider::Wrap(std::string_view key_uri,
       const std::string context = KeyContext(uri, k.version);
       SES_ASSIGN_OR_RETURN(Plan plan, ChoosePlan(config_.mechanism, k.key_type,
                                                  s.token().mechanisms, context));
-      SES_ASSIGN_OR_RETURN(out.wrapped,
+      SES_ASSIGN_OR_RETURN(std::vector<uint8_t> blob,
                            WrapDataKey(s, plan, k, data_key, aad, token->oaep, context));
+      out.wrapped = Tagged(plan.mechanism, std::move(blob));
       out.key_version = k.version;
       return OkStatus();
     });
@@ -147,9 +186,10 @@ StatusOr<SecretBytes> Pkcs11Provider::Unwrap(std::string_view key_uri,
   Status run = token->pool.Run(PinFor(uri), [&](Lease& s) {
     return WithKey(*token, s, uri, &id, [&](const KeyObject& k) -> Status {
       const std::string context = KeyContext(uri, k.version);
-      SES_ASSIGN_OR_RETURN(Plan plan, ChoosePlan(config_.mechanism, k.key_type,
-                                                 s.token().mechanisms, context));
-      SES_ASSIGN_OR_RETURN(out, UnwrapDataKey(s, plan, k, wrapped, aad, token->oaep, context));
+      // The mechanism the blob records, not the one configured now.
+      SES_ASSIGN_OR_RETURN(Mechanism recorded, RecordedMechanism(wrapped, context));
+      SES_ASSIGN_OR_RETURN(Plan plan, ChoosePlan(recorded, k.key_type, s.token().mechanisms, context));
+      SES_ASSIGN_OR_RETURN(out, UnwrapDataKey(s, plan, k, wrapped.subspan(1), aad, token->oaep, context));
       return OkStatus();
     });
   });
@@ -176,7 +216,7 @@ StatusOr<GeneratedDataKey> Pkcs11Provider::GenerateDataKey(std::string_view key_
       SES_ASSIGN_OR_RETURN(GeneratedKey made, pkcs11::GenerateDataKey(s, plan, k, key_len, aad,
                                                                       token->oaep, context));
       out.data_key = std::move(made.value);
-      out.wrapped.wrapped = std::move(made.wrapped);
+      out.wrapped.wrapped = Tagged(plan.mechanism, std::move(made.wrapped));
       out.wrapped.key_version = k.version;
       return OkStatus();
     });

@@ -23,6 +23,14 @@ const Bytes kDataKey = Pattern(0x40, 32);
 const Bytes kNoAad;
 
 // Straight OpenSSL, independent of the token: the reference for the KATs.
+// A wrapped key without its mechanism tag, after checking the tag.
+Bytes Body(const Bytes& wrapped, uint8_t tag) {
+  EXPECT_FALSE(wrapped.empty());
+  if (wrapped.empty()) return {};
+  EXPECT_EQ(wrapped[0], tag);
+  return Bytes(wrapped.begin() + 1, wrapped.end());
+}
+
 Bytes OpenSslWrap(const char* cipher_name, const Bytes& kek, const Bytes& in) {
   EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, cipher_name, nullptr);
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -127,7 +135,7 @@ TEST_F(Pkcs11ProviderTest, CreatedKeyRoundTripsWithKeyWrapPad) {
     auto wrapped = p->Wrap(Uri("master"), dk, kNoAad);
     ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
     EXPECT_EQ(wrapped->key_version, "00000001");
-    EXPECT_EQ(wrapped->wrapped.size(), len + 8) << len;  // RFC 5649
+    EXPECT_EQ(wrapped->wrapped.size(), 1 + len + 8) << len;  // tag, RFC 5649
     auto unwrapped = p->Unwrap(Uri("master"), wrapped->key_version, wrapped->wrapped, kNoAad);
     ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
     EXPECT_EQ(ToBytes(*unwrapped), dk);
@@ -175,21 +183,23 @@ TEST_F(Pkcs11ProviderTest, KeyWrapPadMatchesOpenSslRfc5649) {
     auto wrapped = p->Wrap(Uri("kat"), dk, kNoAad);
     ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
     EXPECT_EQ(wrapped->key_version, "01");
-    EXPECT_EQ(wrapped->wrapped, OpenSslWrap("AES-256-WRAP-PAD", kek, dk)) << len;
+    EXPECT_EQ(Body(wrapped->wrapped, 1), OpenSslWrap("AES-256-WRAP-PAD", kek, dk)) << len;
   }
   // Other lengths: RFC 5649 output, or refused where the token is not exact.
   for (size_t len : {7u, 33u}) {
     Bytes dk = Pattern(0x01, len);
     auto wrapped = p->Wrap(Uri("kat"), dk, kNoAad);
     if (wrapped.ok()) {
-      EXPECT_EQ(wrapped->wrapped, OpenSslWrap("AES-256-WRAP-PAD", kek, dk)) << len;
+      EXPECT_EQ(Body(wrapped->wrapped, 1), OpenSslWrap("AES-256-WRAP-PAD", kek, dk)) << len;
     } else {
       EXPECT_EQ(wrapped.status().code(), StatusCode::kFailedPrecondition) << wrapped.status().ToString();
     }
   }
   // And the other way: OpenSSL's wrap unwraps on the token.
   Bytes dk = Pattern(0x22, 24);
-  auto unwrapped = p->Unwrap(Uri("kat"), "01", OpenSslWrap("AES-256-WRAP-PAD", kek, dk), kNoAad);
+  Bytes from_openssl = OpenSslWrap("AES-256-WRAP-PAD", kek, dk);
+  from_openssl.insert(from_openssl.begin(), 1);  // the KWP mechanism tag
+  auto unwrapped = p->Unwrap(Uri("kat"), "01", from_openssl, kNoAad);
   ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
   EXPECT_EQ(ToBytes(*unwrapped), dk);
 }
@@ -200,8 +210,8 @@ TEST_F(Pkcs11ProviderTest, KeyWrapMatchesOpenSslRfc3394AndNeedsWholeBlocks) {
   CreateKnownKey(*p, "kat", kek);
   auto wrapped = p->Wrap(Uri("kat"), kDataKey, kNoAad);
   ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
-  EXPECT_EQ(wrapped->wrapped.size(), 40u);
-  EXPECT_EQ(wrapped->wrapped, OpenSslWrap("AES-256-WRAP", kek, kDataKey));
+  EXPECT_EQ(wrapped->wrapped.size(), 41u);
+  EXPECT_EQ(Body(wrapped->wrapped, 2), OpenSslWrap("AES-256-WRAP", kek, kDataKey));
   auto unwrapped = p->Unwrap(Uri("kat"), "01", wrapped->wrapped, kNoAad);
   ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
   EXPECT_EQ(ToBytes(*unwrapped), kDataKey);
@@ -211,12 +221,30 @@ TEST_F(Pkcs11ProviderTest, KeyWrapMatchesOpenSslRfc3394AndNeedsWholeBlocks) {
   EXPECT_NE(odd.status().message().find("steps of 8"), std::string::npos) << odd.status().message();
 }
 
+// The wrapped key records its mechanism: a provider configured otherwise
+// (or left on auto) still unwraps it.
+TEST_F(Pkcs11ProviderTest, WrapsRecordTheirMechanismAcrossConfigChanges) {
+  auto kw = NewProvider({{"mechanism", "aes-key-wrap"}});
+  ASSERT_TRUE(kw->CreateKey(Uri("master")).ok());
+  auto wrapped = kw->Wrap(Uri("master"), kDataKey, kNoAad);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
+  for (const char* other : {"auto", "aes-key-wrap-pad"}) {
+    auto p = NewProvider({{"mechanism", other}});
+    auto unwrapped = p->Unwrap(Uri("master"), "00000001", wrapped->wrapped, kNoAad);
+    ASSERT_TRUE(unwrapped.ok()) << other << ": " << unwrapped.status().ToString();
+    EXPECT_EQ(ToBytes(*unwrapped), kDataKey);
+  }
+  Bytes bad = wrapped->wrapped;
+  bad[0] = 9;
+  EXPECT_EQ(kw->Unwrap(Uri("master"), "00000001", bad, kNoAad).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(Pkcs11ProviderTest, SesKeyRoundTripsWithKeyWrap) {
   auto p = NewProvider({{"mechanism", "aes-key-wrap"}});
   ASSERT_TRUE(p->CreateKey(Uri("master")).ok());
   auto wrapped = p->Wrap(Uri("master"), kDataKey, kNoAad);
   ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
-  EXPECT_EQ(wrapped->wrapped.size(), 40u);
+  EXPECT_EQ(wrapped->wrapped.size(), 41u);
   auto unwrapped = p->Unwrap(Uri("master"), "00000001", wrapped->wrapped, kNoAad);
   ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
   EXPECT_EQ(ToBytes(*unwrapped), kDataKey);
@@ -229,9 +257,9 @@ TEST_F(Pkcs11ProviderTest, GcmBindsTheAadAndMatchesOpenSsl) {
   const Bytes aad = {'t', '=', '1'};
   auto wrapped = p->Wrap(Uri("kat"), kDataKey, aad);
   ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
-  EXPECT_EQ(wrapped->wrapped.size(), 12u + 32u + 16u);  // IV || ciphertext || tag
-  EXPECT_EQ(OpenSslOpenGcm(kek, wrapped->wrapped, aad), kDataKey);
-  EXPECT_TRUE(OpenSslOpenGcm(kek, wrapped->wrapped, Bytes{'t', '=', '2'}).empty());
+  EXPECT_EQ(wrapped->wrapped.size(), 1u + 12u + 32u + 16u);  // mechanism tag, IV || ciphertext || tag
+  EXPECT_EQ(OpenSslOpenGcm(kek, Body(wrapped->wrapped, 3), aad), kDataKey);
+  EXPECT_TRUE(OpenSslOpenGcm(kek, Body(wrapped->wrapped, 3), Bytes{'t', '=', '2'}).empty());
   auto again = p->Wrap(Uri("kat"), kDataKey, aad);
   ASSERT_TRUE(again.ok());
   EXPECT_NE(Bytes(again->wrapped.begin(), again->wrapped.begin() + 12),
@@ -275,7 +303,7 @@ TEST_F(Pkcs11ProviderTest, RsaKeyPairMadeByPkcs11ToolWrapsWithOaep) {
     auto wrapped = p->Wrap(uri, kDataKey, kNoAad);
     ASSERT_TRUE(wrapped.ok()) << wrapped.status().ToString();
     EXPECT_EQ(wrapped->key_version, "02");
-    EXPECT_EQ(wrapped->wrapped.size(), 256u);  // one RSA-2048 block
+    EXPECT_EQ(wrapped->wrapped.size(), 257u);  // mechanism tag, one RSA-2048 block
     auto unwrapped = p->Unwrap(uri, "02", wrapped->wrapped, kNoAad);
     ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
     EXPECT_EQ(ToBytes(*unwrapped), kDataKey);
@@ -396,7 +424,7 @@ TEST_F(Pkcs11ProviderTest, GenerateDataKeyUsesTheTokensRng) {
     ASSERT_TRUE(g.ok()) << g.status().ToString();
     EXPECT_EQ(g->data_key.size(), 32u);
     EXPECT_EQ(g->wrapped.key_version, "00000001");
-    EXPECT_EQ(g->wrapped.wrapped.size(), 40u);
+    EXPECT_EQ(g->wrapped.wrapped.size(), 41u);
     auto u = p->Unwrap(Uri("master"), "00000001", g->wrapped.wrapped, kNoAad);
     ASSERT_TRUE(u.ok()) << u.status().ToString();
     EXPECT_EQ(*u, g->data_key);
@@ -413,7 +441,7 @@ TEST_F(Pkcs11ProviderTest, GenerateDataKeyUnderGcmBindsTheAad) {
   const Bytes aad = {9, 9};
   auto g = p->GenerateDataKey(Uri("master"), 32, aad);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_EQ(g->wrapped.wrapped.size(), 60u);
+  EXPECT_EQ(g->wrapped.wrapped.size(), 61u);
   auto u = p->Unwrap(Uri("master"), "00000001", g->wrapped.wrapped, aad);
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(*u, g->data_key);
@@ -513,7 +541,15 @@ TEST_F(Pkcs11ProviderTest, CorruptedWrappedKeyIsInvalidArgumentNamingTheCall) {
     ASSERT_TRUE(p->CreateKey(Uri(label)).ok());
     auto w = p->Wrap(Uri(label), kDataKey, kNoAad);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
-    for (size_t at : {size_t{0}, w->wrapped.size() / 2, w->wrapped.size() - 1}) {
+    // A damaged mechanism tag names another mechanism or none: refused,
+    // never unwrapped.
+    Bytes bad_tag = w->wrapped;
+    bad_tag[0] ^= 0x01;
+    auto t = p->Unwrap(Uri(label), "00000001", bad_tag, kNoAad);
+    EXPECT_TRUE(t.status().code() == StatusCode::kInvalidArgument ||
+                t.status().code() == StatusCode::kFailedPrecondition)
+        << t.status().ToString();
+    for (size_t at : {size_t{1}, w->wrapped.size() / 2, w->wrapped.size() - 1}) {
       Bytes bad = w->wrapped;
       bad[at] ^= 0x01;
       auto r = p->Unwrap(Uri(label), "00000001", bad, kNoAad);

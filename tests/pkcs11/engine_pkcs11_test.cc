@@ -168,7 +168,7 @@ TEST_F(Pkcs11EngineTest, RsaKeyPairMadeByPkcs11ToolRoundTrips) {
   auto h = Engine::Inspect(sealed);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->keys[0].key_version, "01");
-  EXPECT_EQ(h->keys[0].wrapped.size(), 256u);  // one RSA-2048 OAEP block
+  EXPECT_EQ(h->keys[0].wrapped.size(), 257u);  // mechanism tag, one RSA-2048 OAEP block
 }
 
 class Pkcs11MechanismTest : public Pkcs11EngineTest, public ::testing::WithParamInterface<const char*> {};
@@ -186,7 +186,7 @@ TEST_P(Pkcs11MechanismTest, MechanismRoundTrips) {
   ASSERT_TRUE(h.ok());
   const std::string mech = GetParam();
   if (mech == "aes-key-wrap-pad" || mech == "aes-key-wrap") {
-    EXPECT_EQ(h->keys[0].wrapped.size(), 40u);  // RFC 3394/5649 of a 32-byte key
+    EXPECT_EQ(h->keys[0].wrapped.size(), 41u);  // mechanism tag, RFC 3394/5649 of a 32-byte key
   }
 }
 
