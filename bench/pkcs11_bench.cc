@@ -235,7 +235,7 @@ void PrintSummary() {
         },
         prov_us, raw_us);
     for (auto& r : raw) env.p11->C_CloseSession(r.s);
-    std::printf("  %d thread%s: provider %.1f k wrap+unwrap/s, raw %.1f k/s: ratio %.2f (target >= 0.90) %s\n", threads,
+    std::printf("  %d thread%s: provider %.1f k wrap+unwrap/s, raw %.1f k/s: ratio %.3f (target >= 0.90) %s\n", threads,
                 threads == 1 ? " " : "s", 1e3 / prov_us, 1e3 / raw_us, ratio, ratio >= 0.90 ? "PASS" : "MISS");
   }
   std::vector<uint8_t> plain(1024, 7), out;

@@ -144,10 +144,26 @@ StatusOr<Mechanism> RecordedMechanism(std::span<const uint8_t> wrapped, const st
 
 }  // namespace
 
+StatusOr<std::shared_ptr<const KeyUri>> Pkcs11Provider::Parsed(std::string_view key_uri) {
+  {
+    std::lock_guard<std::mutex> lock(parsed_mu_);
+    if (auto it = parsed_.find(key_uri); it != parsed_.end()) return it->second;
+  }
+  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  auto shared = std::make_shared<const KeyUri>(std::move(uri));
+  std::lock_guard<std::mutex> lock(parsed_mu_);
+  // A deployment names a handful of keys; a flood of distinct URIs just
+  // starts the cache over (entries hold PINs only as SecretBytes).
+  if (parsed_.size() >= 256) parsed_.clear();
+  parsed_.emplace(std::string(key_uri), shared);
+  return shared;
+}
+
 StatusOr<WrappedKey> Pkcs11Provider::Wrap(std::string_view key_uri,
                                           std::span<const uint8_t> data_key,
                                           std::span<const uint8_t> aad) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   if (data_key.empty() || data_key.size() > kMaxDataKeyBytes) {
     return InvalidArgumentError("pkcs11: data key is " + std::to_string(data_key.size()) +
                                 " bytes; expected 1 to " + std::to_string(kMaxDataKeyBytes));
@@ -174,7 +190,8 @@ StatusOr<SecretBytes> Pkcs11Provider::Unwrap(std::string_view key_uri,
                                              std::string_view key_version,
                                              std::span<const uint8_t> wrapped,
                                              std::span<const uint8_t> aad) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   if (wrapped.empty() || wrapped.size() > kMaxWrappedBytes) {
     return InvalidArgumentError("pkcs11: wrapped key is " + std::to_string(wrapped.size()) +
                                 " bytes; expected 1 to " + std::to_string(kMaxWrappedBytes) + " (" +
@@ -200,7 +217,8 @@ StatusOr<SecretBytes> Pkcs11Provider::Unwrap(std::string_view key_uri,
 StatusOr<GeneratedDataKey> Pkcs11Provider::GenerateDataKey(std::string_view key_uri,
                                                            size_t key_len,
                                                            std::span<const uint8_t> aad) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   SES_ASSIGN_OR_RETURN(Token * token, TokenFor(uri));
   GeneratedDataKey out;
   Status run = token->pool.Run(PinFor(uri), [&](Lease& s) -> Status {
@@ -226,7 +244,8 @@ StatusOr<GeneratedDataKey> Pkcs11Provider::GenerateDataKey(std::string_view key_
 }
 
 StatusOr<std::string> Pkcs11Provider::CreateKey(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   if (uri.object_class != CKO_SECRET_KEY) {
     return FailedPreconditionError("pkcs11: SES creates AES secret keys only; make RSA key pairs "
                                    "with the token's own tools (" + KeyContext(uri) + ")");
@@ -250,7 +269,8 @@ StatusOr<std::string> Pkcs11Provider::CreateKey(std::string_view key_uri) {
 }
 
 StatusOr<std::string> Pkcs11Provider::RotateKey(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   if (uri.object_class != CKO_SECRET_KEY) {
     return FailedPreconditionError("pkcs11: SES rotates AES secret keys only; add an RSA key pair "
                                    "with the token's own tools (" + KeyContext(uri) + ")");
@@ -278,7 +298,8 @@ StatusOr<std::string> Pkcs11Provider::RotateKey(std::string_view key_uri) {
 }
 
 StatusOr<std::vector<std::string>> Pkcs11Provider::ListVersions(std::string_view key_uri) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   SES_ASSIGN_OR_RETURN(Token * token, TokenFor(uri));
   std::vector<std::string> out;
   Status run = token->pool.Run(PinFor(uri), [&](Lease& s) -> Status {
@@ -304,7 +325,8 @@ Status Pkcs11Provider::Health() {
 
 Status Pkcs11Provider::WithSessionForTesting(std::string_view key_uri,
                                              const std::function<Status(Lease&)>& op) {
-  SES_ASSIGN_OR_RETURN(KeyUri uri, ParseKeyUri(key_uri));
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<const KeyUri> parsed, Parsed(key_uri));
+  const KeyUri& uri = *parsed;
   SES_ASSIGN_OR_RETURN(Token * token, TokenFor(uri));
   return token->pool.Run(PinFor(uri), op);
 }

@@ -6,6 +6,7 @@
 
 #include <p11-kit/uri.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -247,6 +248,17 @@ StatusOr<KeyUri> ParseKeyUri(std::string_view text) {
   };
   if (text.size() > kMaxUriBytes) return bad("longer than 4096 bytes");
   if (text.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+  {
+    // p11-kit also takes PIN attributes in the path, but the path is the
+    // key's identity, which SES writes into every message header.
+    std::string path(text.substr(0, text.find('?')));
+    for (char& c : path) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (std::string_view attr : {"pin-value", "pin%2dvalue", "pin-source", "pin%2dsource", "pinfile"}) {
+      if (path.find(attr) != std::string::npos) {
+        return bad("PIN attributes belong in the query (after '?'), never in the path that headers record");
+      }
+    }
+  }
 
   std::unique_ptr<P11KitUri, UriFree> uri(p11_kit_uri_new());
   if (uri == nullptr) return ResourceExhaustedError("pkcs11: out of memory parsing a key URI");

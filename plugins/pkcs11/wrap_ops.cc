@@ -75,12 +75,19 @@ Status Sha256Refused(const Status& failed) {
 // The result of an unwrap or decrypt call. SoftHSM2 2.6 reports a wrapped
 // key or ciphertext that fails its integrity check (a wrong key, a changed
 // byte, other AAD) as CKR_GENERAL_ERROR rather than CKR_WRAPPED_KEY_INVALID
-// or CKR_ENCRYPTED_DATA_INVALID. If the session still answers afterwards,
-// the device is fine and the input was at fault: kInvalidArgument, not the
-// kUnavailable that would have callers retry a hopeless input.
+// or CKR_ENCRYPTED_DATA_INVALID. Only for SoftHSM2 (a software token: no
+// device to fail) and only if its session still answers is that read as a
+// bad input (kInvalidArgument). From any other module CKR_GENERAL_ERROR
+// stays the device failure the standard says it is (kUnavailable), so an
+// outage is never reported as "authentication failed".
 Status InputCheck(Lease& s, std::string_view function, CK_RV rv, const std::string& context) {
   Status status = s.Check(function, rv, context);
   if (rv != CKR_GENERAL_ERROR) return status;
+  CK_INFO module_info{};
+  if (s.fn()->C_GetInfo(&module_info) != CKR_OK) return status;
+  std::string_view maker(reinterpret_cast<const char*>(module_info.manufacturerID),
+                         sizeof(module_info.manufacturerID));
+  if (maker.substr(0, 7) != "SoftHSM") return status;
   CK_SESSION_INFO info{};
   if (s.fn()->C_GetSessionInfo(s.handle(), &info) != CKR_OK) return status;
   return InvalidArgumentError(status.message() +
