@@ -17,22 +17,12 @@ namespace ses {
 namespace {
 
 using testing::ProcessResult;
+using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
+using testing::WriteFile;
 
 const std::string kSesctl = std::string(SES_TEST_BIN_DIR) + "/sesctl";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
 
 class SesctlTest : public ::testing::Test {
  protected:

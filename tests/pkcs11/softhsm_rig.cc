@@ -99,18 +99,6 @@ void SoftHsmRig::DeleteObject(const std::string& label, const std::string& type)
   if (r.exit_code != 0) throw std::runtime_error("pkcs11-tool --delete-object failed: " + r.err);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
 size_t LineCount(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace ses::testing

@@ -83,9 +83,7 @@ class SoftHsmRig {
   std::vector<std::string> printed_;
 };
 
-// File helpers shared by the tests.
-std::string ReadFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& data);
+// ReadFile and WriteFile come from test_env.h.
 size_t LineCount(const std::string& s);
 
 }  // namespace ses::testing

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace ses::testing {
@@ -64,6 +65,18 @@ KeyringConfig TestEnv::Keyring(const std::string& name, std::vector<std::string>
   k.suite_id = suite;
   k.frame_size = frame_size;
   return k;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
 }
 
 std::vector<uint8_t> PatternBytes(size_t n, uint32_t seed) {

@@ -52,4 +52,9 @@ class TestEnv {
 
 std::vector<uint8_t> PatternBytes(size_t n, uint32_t seed = 1);
 
+// Whole-file helpers for tests (binary, no error reporting: tests assert on
+// what they read).
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
 }  // namespace ses::testing
