@@ -11,6 +11,10 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer for SES_FUZZ=ON
   libp11-kit-dev             # PKCS#11 headers and RFC 7512 URI parsing
   softhsm2 opensc            # the SoftHSM2 test rig and pkcs11-tool
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # sesd wire
+  libspdlog-dev libsqlite3-dev nlohmann-json3-dev                     # sesd logs, store
+  prometheus                 # promtool, to check /metrics in tests
+  python3-grpcio python3-protobuf  # the Python client test (Debian's /usr/bin/python3)
 )
 
 missing=()
