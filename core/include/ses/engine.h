@@ -28,6 +28,7 @@
 #include "ses/cipher.h"
 #include "ses/envelope.h"
 #include "ses/key_provider.h"
+#include "ses/secret_bytes.h"
 #include "ses/status.h"
 
 namespace ses {
@@ -72,6 +73,12 @@ struct EngineOptions {
 
 // Receives output bytes; a non-OK status aborts the stream.
 using Sink = std::function<Status(std::span<const uint8_t>)>;
+
+// A data key for a client that encrypts locally (see ses/local_envelope.h).
+struct DataKeyGrant {
+  SecretBytes data_key;                 // 32 bytes
+  std::vector<uint8_t> encrypted_key;   // the header template: safe to store, names the master keys
+};
 
 class EncryptStream {
  public:
@@ -127,6 +134,20 @@ class Engine {
                                                          std::string_view keyring) = 0;
   StatusOr<std::vector<uint8_t>> ReEncrypt(std::span<const uint8_t> ciphertext, std::string_view keyring);
 
+  // A fresh data key (never cached or shared with Encrypt) for `keyring` and
+  // `context`. `encrypted_key` is the header every message under it carries,
+  // with a zero message id: wrapped keys, commitment and header tag, nothing
+  // secret (docs/format.md §10a).
+  virtual StatusOr<DataKeyGrant> GenerateDataKey(std::string_view keyring, const EncryptionContext& context) = 0;
+  // The data key inside `encrypted_key`: a DataKeyGrant's encrypted_key or
+  // the header of any message (at least HeaderSize bytes; trailing body
+  // bytes are ignored). Same checks and same errors as Decrypt: strict
+  // recovery, commitment and header tag verified, `context` must equal the
+  // sealed one; every failure caused by the bytes is "authentication failed"
+  // (kInvalidArgument) except an unconfigured master key (kNotFound naming it).
+  virtual StatusOr<SecretBytes> DecryptDataKey(std::span<const uint8_t> encrypted_key,
+                                               const EncryptionContext& context) = 0;
+
   // Total header size announced by a message's first 8 bytes.
   static StatusOr<size_t> HeaderSize(std::span<const uint8_t> prefix);
   // Decodes a header without keys or authentication (for inspection).
@@ -138,6 +159,10 @@ class Engine {
   virtual StatusOr<std::string> CreateKey(std::string_view key_uri) = 0;
   virtual StatusOr<std::string> RotateKey(std::string_view key_uri) = 0;
   virtual StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) = 0;
+  // Drops every data key cached for encryption, so the next message gets a
+  // new data key wrapped under the master keys' current versions (sesd calls
+  // this when another node rotated a key). Decryption is unaffected.
+  virtual void ForgetEncryptKeys() = 0;
 
   virtual const std::vector<KeyringConfig>& keyrings() const = 0;
   virtual CacheStats cache_stats() const = 0;

@@ -47,17 +47,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   for (const auto& suite : options.cipher->Suites()) {
     // The format fixes each suite's key and tag length (docs/format.md §6):
     // a plugin that claims an id with other lengths (a short tag) is refused.
-    const SuiteName_* known = nullptr;
-    for (const auto& s : kSuiteNames) {
-      if (s.id == suite.id) known = &s;
-    }
-    if (known == nullptr) continue;  // not a format suite: never used
-    if (suite.key_len != known->key_len || suite.tag_len != known->tag_len) {
-      return InvalidArgumentError("cipher plugin declares suite " + std::string(known->name) + " with key length " +
-                                  std::to_string(suite.key_len) + " and tag length " + std::to_string(suite.tag_len) +
-                                  "; the format requires " + std::to_string(known->key_len) + " and " +
-                                  std::to_string(known->tag_len));
-    }
+    if (SuiteName(suite.id) == "unknown") continue;  // not a format suite: never used
+    SES_RETURN_IF_ERROR(internal::CheckSuiteLengths(suite));
     pools[suite.id] = std::make_unique<internal::AeadPool>(options.cipher, suite);
   }
   for (const auto& k : options.keyrings) {
@@ -89,6 +80,25 @@ StatusOr<std::vector<uint8_t>> Engine::ReEncrypt(std::span<const uint8_t> cipher
 
 namespace internal {
 
+Status CheckSuiteLengths(const SuiteInfo& suite) {
+  for (const auto& known : kSuiteNames) {
+    if (known.id != suite.id) continue;
+    if (suite.key_len != known.key_len || suite.tag_len != known.tag_len) {
+      return InvalidArgumentError("cipher plugin declares suite " + std::string(known.name) + " with key length " +
+                                  std::to_string(suite.key_len) + " and tag length " + std::to_string(suite.tag_len) +
+                                  "; the format requires " + std::to_string(known.key_len) + " and " +
+                                  std::to_string(known.tag_len));
+    }
+  }
+  return OkStatus();
+}
+
+Status MissingSuiteError(uint16_t suite_id) {
+  if (SuiteName(suite_id) == "unknown") return AuthenticationFailedError();
+  return FailedPreconditionError("suite " + std::string(SuiteName(suite_id)) +
+                                 " is not provided by the loaded cipher plugin");
+}
+
 namespace {
 
 std::atomic<uint64_t> next_engine_id{1};
@@ -99,13 +109,6 @@ std::string HeaderIdentity(ByteView header) {
   std::string id(AsChars(header.first(kMessageIdOffset)));
   id.append(AsChars(header.subspan(kMessageIdOffset + kMessageIdSize)));
   return id;
-}
-
-bool SameHeaderIdentity(const std::vector<uint8_t>& known, ByteView header) {
-  return known.size() == header.size() && std::memcmp(known.data(), header.data(), kMessageIdOffset) == 0 &&
-         std::memcmp(known.data() + kMessageIdOffset + kMessageIdSize,
-                     header.data() + kMessageIdOffset + kMessageIdSize,
-                     header.size() - kMessageIdOffset - kMessageIdSize) == 0;
 }
 
 }  // namespace
@@ -120,11 +123,7 @@ EngineImpl::EngineImpl(std::unique_ptr<KeyManager> keys, std::map<uint16_t, std:
 StatusOr<AeadPool*> EngineImpl::Pool(uint16_t suite_id) {
   auto it = pools_.find(suite_id);
   if (it != pools_.end()) return it->second.get();
-  // An id the format does not define is a damaged header; a defined one the
-  // loaded cipher plugin lacks is a deployment problem worth naming.
-  if (SuiteName(suite_id) == "unknown") return AuthenticationFailedError();
-  return FailedPreconditionError("suite " + std::string(SuiteName(suite_id)) +
-                                 " is not provided by the loaded cipher plugin");
+  return MissingSuiteError(suite_id);
 }
 
 CacheStats EngineImpl::cache_stats() const {
@@ -215,43 +214,21 @@ Status EngineImpl::BeginMessage(std::string_view keyring, const EncryptionContex
   msg.frame_size = key.info.frame_size;
   msg.tag_len = key.suite().tag_len;
   SES_RETURN_IF_ERROR(RandomBytesBatched(msg.message_id.data(), kMessageIdSize));
-  MessageKey mk;
-  mk.len = key.suite().key_len;
-  key.DeriveMessageKey(msg.message_id, mk.span());
   SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(key.suite().id));
   SES_ASSIGN_OR_RETURN(auto lease, pool->Acquire());
   msg.aead.emplace(std::move(lease));
-  return (*msg.aead)->SetKey(mk.view());
+  return KeyMessage(key, msg.message_id, **msg.aead);
 }
 
 void EngineImpl::WriteHeader(const SealingMessage& msg, uint8_t* out) {
-  std::memcpy(out, msg.key->header.data(), msg.key->header.size());
-  std::memcpy(out + kMessageIdOffset, msg.message_id.data(), kMessageIdSize);
+  internal::WriteHeader(*msg.key, msg.message_id, out);
 }
 
 Status EngineImpl::EncryptTo(std::string_view keyring, const EncryptionContext& context,
                              std::span<const uint8_t> plaintext, std::vector<uint8_t>& out) {
-  Status s = [&]() -> Status {
-    SealingMessage msg;
-    SES_RETURN_IF_ERROR(BeginMessage(keyring, context, plaintext.size(), msg));
-    const size_t fs = msg.frame_size;
-    // The last frame is final even when full: a regular frame promises more.
-    size_t regular = plaintext.size() / fs;
-    if (regular > 0 && plaintext.size() % fs == 0) --regular;
-    if (regular + 1 > kMaxFrames) return InvalidArgumentError("message has too many frames for its frame size");
-    const size_t final_len = plaintext.size() - regular * fs;
-    const size_t regular_wire = SealedFrameSize(kFrameRegular, fs, msg.tag_len);
-    size_t pos = msg.key->header.size();
-    out.resize(pos + regular * regular_wire + SealedFrameSize(kFrameFinal, final_len, msg.tag_len));
-    WriteHeader(msg, out.data());
-    uint64_t seq = 1;
-    for (size_t i = 0; i < regular; ++i, ++seq, pos += regular_wire) {
-      SES_RETURN_IF_ERROR(SealFrame(**msg.aead, seq, kFrameRegular, plaintext.subspan(i * fs, fs),
-                                    std::span<uint8_t>(out.data() + pos, regular_wire)));
-    }
-    return SealFrame(**msg.aead, seq, kFrameFinal, plaintext.subspan(regular * fs),
-                     std::span<uint8_t>(out.data() + pos, out.size() - pos));
-  }();
+  SealingMessage msg;
+  Status s = BeginMessage(keyring, context, plaintext.size(), msg);
+  if (s.ok()) s = SealMessage(*msg.key, msg.message_id, **msg.aead, plaintext, out);
   if (!s.ok()) {
     OPENSSL_cleanse(out.data(), out.size());
     out.clear();
@@ -281,18 +258,8 @@ StatusOr<std::shared_ptr<const DataKey>> EngineImpl::DecryptKey(ByteView header)
   if (!key) {
     SES_ASSIGN_OR_RETURN(SecretBytes dk, keys_->Recover(h, EncodeContext(h.context)));
     auto fresh = std::make_shared<DataKey>(std::move(dk), h.mode, h.keys, pool->suite());
-    // Key commitment first: a key that merely unwraps is not enough.
-    if (CRYPTO_memcmp(fresh->commitment().data(), h.commitment.data(), kCommitmentSize) != 0) {
-      return AuthenticationFailedError();
-    }
-    uint8_t tag[kHeaderTagSize];
-    ComputeHeaderTag(fresh->header_mac(), header.first(header.size() - kHeaderTagSize), tag);
-    if (CRYPTO_memcmp(tag, h.tag.data(), kHeaderTagSize) != 0) return AuthenticationFailedError();
     // Only authenticated keys are kept, with the id-free header they vouch for.
-    fresh->header.assign(header.begin(), header.end());
-    std::memset(fresh->header.data() + kMessageIdOffset, 0, kMessageIdSize);
-    h.message_id.fill(0);
-    fresh->info = std::move(h);
+    SES_RETURN_IF_ERROR(AdoptHeader(*fresh, std::move(h), header));
     key = fresh;
     cache_.PutForDecrypt(id, key);
   }
@@ -305,21 +272,23 @@ StatusOr<std::shared_ptr<const DataKey>> EngineImpl::DecryptKey(ByteView header)
   return key;
 }
 
-Status EngineImpl::OpenHeader(ByteView header, const EncryptionContext* expected, OpenedMessage& msg) {
-  SES_ASSIGN_OR_RETURN(msg.key, DecryptKey(header));
-  const DataKey& key = *msg.key;
-  if (expected != nullptr && *expected != key.info.context) {
+StatusOr<std::shared_ptr<const DataKey>> EngineImpl::HeaderKey(ByteView header, const EncryptionContext* expected) {
+  SES_ASSIGN_OR_RETURN(auto key, DecryptKey(header));
+  if (expected != nullptr && *expected != key->info.context) {
     return InvalidArgumentError("encryption context does not match the one sealed in the message");
   }
+  return key;
+}
+
+Status EngineImpl::OpenHeader(ByteView header, const EncryptionContext* expected, OpenedMessage& msg) {
+  SES_ASSIGN_OR_RETURN(msg.key, HeaderKey(header, expected));
+  const DataKey& key = *msg.key;
   msg.frame_size = key.info.frame_size;
   msg.tag_len = key.suite().tag_len;
-  MessageKey mk;
-  mk.len = key.suite().key_len;
-  key.DeriveMessageKey(header.subspan(kMessageIdOffset, kMessageIdSize), mk.span());
   SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(key.suite().id));
   SES_ASSIGN_OR_RETURN(auto lease, pool->Acquire());
   msg.aead.emplace(std::move(lease));
-  return (*msg.aead)->SetKey(mk.view());
+  return KeyMessage(key, header.subspan(kMessageIdOffset, kMessageIdSize), **msg.aead);
 }
 
 Status EngineImpl::DecryptTo(std::span<const uint8_t> ct, const EncryptionContext& context,
@@ -329,24 +298,7 @@ Status EngineImpl::DecryptTo(std::span<const uint8_t> ct, const EncryptionContex
     if (ct.size() < header_size) return AuthenticationFailedError();
     OpenedMessage msg;
     SES_RETURN_IF_ERROR(OpenHeader(ct.first(header_size), &context, msg));
-    // Room for every frame's sealed bytes: the plaintext is shorter.
-    out.resize(ct.size() - header_size);
-    size_t pos = header_size, written = 0;
-    for (uint64_t seq = 1;; ++seq) {
-      if (seq > kMaxFrames) return AuthenticationFailedError();
-      FrameRef frame;
-      if (ParseFrame(ct.subspan(pos), msg.frame_size, msg.tag_len, frame) != FrameParse::kFrame) {
-        return AuthenticationFailedError();
-      }
-      SES_RETURN_IF_ERROR(
-          OpenFrame(**msg.aead, seq, frame, std::span<uint8_t>(out.data() + written, frame.sealed.size())));
-      written += frame.length;
-      pos += frame.consumed;
-      if (frame.type == kFrameFinal) break;
-    }
-    if (pos != ct.size()) return AuthenticationFailedError();  // bytes after the final frame
-    out.resize(written);
-    return OkStatus();
+    return OpenMessageBody(ct, header_size, msg.frame_size, msg.tag_len, **msg.aead, out);
   }();
   if (!s.ok()) {
     OPENSSL_cleanse(out.data(), out.size());
@@ -368,6 +320,23 @@ StatusOr<std::unique_ptr<EncryptStream>> EngineImpl::NewEncryptStream(std::strin
 
 StatusOr<std::unique_ptr<DecryptStream>> EngineImpl::NewDecryptStream(const EncryptionContext& context, Sink sink) {
   return MakeDecryptStream(*this, context, std::move(sink));
+}
+
+StatusOr<DataKeyGrant> EngineImpl::GenerateDataKey(std::string_view keyring, const EncryptionContext& context) {
+  SES_ASSIGN_OR_RETURN(const KeyringConfig* kr, keys_->FindKeyring(keyring));
+  SES_RETURN_IF_ERROR(ValidateContext(context));
+  // Straight from the keyring, past the cache: a key that leaves the engine
+  // must never seal the engine's own messages.
+  SES_ASSIGN_OR_RETURN(std::shared_ptr<DataKey> key, NewEncryptKey(*kr, context));
+  return DataKeyGrant{key->data_key().Clone(), std::move(key->header)};
+}
+
+StatusOr<SecretBytes> EngineImpl::DecryptDataKey(std::span<const uint8_t> encrypted_key,
+                                                 const EncryptionContext& context) {
+  SES_ASSIGN_OR_RETURN(size_t header_size, DecodeHeaderSize(encrypted_key));
+  if (encrypted_key.size() < header_size) return AuthenticationFailedError();
+  SES_ASSIGN_OR_RETURN(auto key, HeaderKey(encrypted_key.first(header_size), &context));
+  return key->data_key().Clone();
 }
 
 StatusOr<std::vector<uint8_t>> EngineImpl::ReEncryptHeader(std::span<const uint8_t> header_bytes,

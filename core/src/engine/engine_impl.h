@@ -36,6 +36,15 @@ struct OpenedMessage {
   size_t tag_len = 0;
 };
 
+// Whether a suite a cipher plugin declares has the key and tag lengths the
+// format fixes for its id (docs/format.md §6); ids it does not define pass
+// (they are never used).
+Status CheckSuiteLengths(const SuiteInfo& suite);
+// Why a suite id cannot be served: "authentication failed" for an id the
+// format does not define (a damaged header), kFailedPrecondition naming a
+// defined one the loaded cipher plugin lacks (a deployment problem).
+Status MissingSuiteError(uint16_t suite_id);
+
 class EngineImpl final : public Engine {
  public:
   EngineImpl(std::unique_ptr<KeyManager> keys, std::map<uint16_t, std::unique_ptr<AeadPool>> pools,
@@ -54,9 +63,13 @@ class EngineImpl final : public Engine {
   StatusOr<std::unique_ptr<DecryptStream>> NewDecryptStream(const EncryptionContext& context, Sink sink) override;
   StatusOr<std::vector<uint8_t>> ReEncryptHeader(std::span<const uint8_t> header,
                                                  std::string_view keyring) override;
+  StatusOr<DataKeyGrant> GenerateDataKey(std::string_view keyring, const EncryptionContext& context) override;
+  StatusOr<SecretBytes> DecryptDataKey(std::span<const uint8_t> encrypted_key,
+                                       const EncryptionContext& context) override;
   StatusOr<std::string> CreateKey(std::string_view key_uri) override;
   StatusOr<std::string> RotateKey(std::string_view key_uri) override;
   StatusOr<std::vector<std::string>> ListVersions(std::string_view key_uri) override;
+  void ForgetEncryptKeys() override { cache_.ClearEncrypt(); }
   const std::vector<KeyringConfig>& keyrings() const override { return keys_->keyrings(); }
   CacheStats cache_stats() const override;
 
@@ -69,6 +82,9 @@ class EngineImpl final : public Engine {
   // Authenticates a header (exactly its bytes), checks the caller's context
   // against it (unless null) and keys a cipher context.
   Status OpenHeader(ByteView header, const EncryptionContext* expected, OpenedMessage& msg);
+  // The first two steps of OpenHeader: the header's authenticated data key,
+  // once the caller's context (unless null) matched the sealed one.
+  StatusOr<std::shared_ptr<const DataKey>> HeaderKey(ByteView header, const EncryptionContext* expected);
 
  private:
   StatusOr<AeadPool*> Pool(uint16_t suite_id);

@@ -1,14 +1,17 @@
 // Per-message cryptography of envelope v1: the header tag, and sealing,
-// parsing and opening body frames. Shared by the one-shot and streaming
-// paths so both produce and accept exactly the same bytes.
+// parsing and opening body frames, and whole one-shot messages. Shared by
+// the engine's one-shot and streaming paths and by LocalEnvelope, so all of
+// them produce and accept exactly the same bytes.
 //
 // Thread safety: free functions; the AeadContext passed in is the caller's.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "crypto/hkdf.h"
+#include "engine/data_key.h"
 #include "envelope/format.h"
 #include "ses/cipher.h"
 #include "ses/status.h"
@@ -32,6 +35,38 @@ struct MessageKey {
 // it is the same for every message under one data key. The id is bound by
 // the message key instead.
 void ComputeHeaderTag(const HmacSha256& mac, ByteView header_body, std::span<uint8_t, kHeaderTagSize> tag);
+
+// Authenticates a header (exactly its bytes, decoded as `h`) under `key`:
+// the key commitment first, then the header tag, both compared in constant
+// time. Fails with "authentication failed".
+Status VerifyHeader(const DataKey& key, const HeaderInfo& h, ByteView header);
+// VerifyHeader, then `key` adopts the header it vouches for: key.header
+// becomes the header with a zero message id and key.info its decoded form.
+// Only for a key not yet shared.
+Status AdoptHeader(DataKey& key, HeaderInfo h, ByteView header);
+
+// Whether `header` is `known` (a key's header, checked before) in every byte
+// but the message id, which the header tag leaves out.
+bool SameHeaderIdentity(ByteView known, ByteView header);
+
+// Keys `aead` with the message key of `message_id` under `key`; the key
+// bytes live on the stack and are wiped.
+Status KeyMessage(const DataKey& key, ByteView message_id, AeadContext& aead);
+// Writes the header of a message under `key` (key.header.size() bytes):
+// the key's header with `message_id` in its place.
+void WriteHeader(const DataKey& key, ByteView message_id, uint8_t* out);
+
+// A whole one-shot message under `key` (docs/format.md §7.3): its header
+// with `message_id`, then the frames, sealed by `aead`, which KeyMessage
+// keyed for that id. On failure `out` is wiped and emptied.
+Status SealMessage(const DataKey& key, ByteView message_id, AeadContext& aead, ByteView plaintext,
+                   std::vector<uint8_t>& out);
+// Opens the body of a one-shot message whose header (its first
+// `header_size` bytes) authenticated and whose message key `aead` holds:
+// every frame in order, a final frame last, nothing after it. On failure
+// `out` is wiped and emptied.
+Status OpenMessageBody(ByteView message, size_t header_size, uint32_t frame_size, size_t tag_len, AeadContext& aead,
+                       std::vector<uint8_t>& out);
 
 // Bytes a frame of `length` plaintext bytes takes on the wire.
 size_t SealedFrameSize(uint8_t type, size_t length, size_t tag_len);
