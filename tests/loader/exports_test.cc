@@ -113,6 +113,7 @@ TEST(ExportsTest, RealPluginsExportOnlyTheEntryPoint) {
   const std::filesystem::path dir = SES_TEST_PLUGIN_DIR;
   EXPECT_THAT(DynamicExports((dir / "ses_keyfile.so").string()), ElementsAre("ses_plugin_entry"));
   EXPECT_THAT(DynamicExports((dir / "ses_cipher-openssl.so").string()), ElementsAre("ses_plugin_entry"));
+  EXPECT_THAT(DynamicExports((dir / "ses_store-sqlite.so").string()), ElementsAre("ses_plugin_entry"));
 }
 
 // The adapter instantiates templates, throws and catches, and uses inline

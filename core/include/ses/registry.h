@@ -23,6 +23,7 @@
 #include "ses/cipher.h"
 #include "ses/key_provider.h"
 #include "ses/status.h"
+#include "ses/store.h"
 
 namespace ses {
 
@@ -66,6 +67,7 @@ class Registry {
                                                         const PluginConfig& config) const;
   StatusOr<std::shared_ptr<CipherProvider>> NewCipher(std::string_view name,
                                                       const PluginConfig& config) const;
+  StatusOr<std::shared_ptr<Store>> NewStore(std::string_view name, const PluginConfig& config) const;
 
   // Where plugins are looked for when the config names no directory:
   // $SES_PLUGIN_DIR (made absolute; a missing one fails at load, by name),

@@ -8,6 +8,7 @@
 #include "plugin/loaded_library.h"
 #include "ses/cipher.h"
 #include "ses/key_provider.h"
+#include "ses/store.h"
 
 namespace ses::internal {
 
@@ -19,5 +20,6 @@ StatusOr<std::shared_ptr<KeyProvider>> NewHostKeyProvider(LibraryRef lib,
                                                           const PluginConfig& config);
 StatusOr<std::shared_ptr<CipherProvider>> NewHostCipher(LibraryRef lib,
                                                         const PluginConfig& config);
+StatusOr<std::shared_ptr<Store>> NewHostStore(LibraryRef lib, const PluginConfig& config);
 
 }  // namespace ses::internal

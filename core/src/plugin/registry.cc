@@ -74,7 +74,9 @@ Status ValidateTable(const std::filesystem::path& file, const ses_plugin_info* i
     case SES_PLUGIN_KIND_STORE: {
       auto* t = static_cast<const ses_store_v1*>(info->table);
       if (size < kStoreV10Size) return LoadError(file, "store table too small");
-      if (!t->create || !t->destroy || !t->get || !t->put || !t->remove || !t->list) {
+      // abi.h marks no store entry optional: health feeds readiness, so a
+      // store must answer it.
+      if (!t->create || !t->destroy || !t->get || !t->put || !t->remove || !t->list || !t->health) {
         return LoadError(file, "store table lacks a mandatory function");
       }
       return OkStatus();
@@ -250,6 +252,11 @@ StatusOr<std::shared_ptr<CipherProvider>> Registry::NewCipher(std::string_view n
                                                               const PluginConfig& config) const {
   SES_ASSIGN_OR_RETURN(const Entry* e, Find(name, PluginKind::kCipher));
   return internal::NewHostCipher(e->library, config);
+}
+
+StatusOr<std::shared_ptr<Store>> Registry::NewStore(std::string_view name, const PluginConfig& config) const {
+  SES_ASSIGN_OR_RETURN(const Entry* e, Find(name, PluginKind::kStore));
+  return internal::NewHostStore(e->library, config);
 }
 
 std::vector<std::filesystem::path> Registry::DefaultDirectories() {
