@@ -5,14 +5,13 @@
 namespace ses {
 namespace {
 
-// Prefixes a plugin's configuration error with the line of the key it names,
-// or of its section.
+// Prefixes a plugin's configuration error with where the key it names was
+// set (a line, or an environment variable), or else its section's line.
 Status InSection(const Config& cfg, const PluginSection& section, const std::string& header, const Status& s) {
-  int line = section.line;
-  for (const auto& [key, key_line] : section.key_lines) {
-    if (s.message().find("'" + key + "'") != std::string::npos) line = key_line;
+  std::string where = section.line > 0 ? cfg.path + ":" + std::to_string(section.line) : cfg.path;
+  for (const auto& [key, value] : section.settings) {
+    if (s.message().find("'" + key + "'") != std::string::npos) where = cfg.Where(header, key);
   }
-  std::string where = line > 0 ? cfg.path + ":" + std::to_string(line) : cfg.path;
   return s.WithContext(where + ": [" + header + "]");
 }
 
@@ -39,7 +38,7 @@ StatusOr<std::unique_ptr<Registry>> LoadPlugins(const Config& config) {
   return registry;
 }
 
-StatusOr<Runtime> OpenRuntime(const Config& config) {
+StatusOr<Runtime> OpenRuntime(const Config& config, const ProviderDecorator& decorate) {
   Runtime rt;
   SES_ASSIGN_OR_RETURN(rt.registry, LoadPlugins(config));
 
@@ -54,7 +53,9 @@ StatusOr<Runtime> OpenRuntime(const Config& config) {
   for (const auto& section : config.providers) {
     auto p = rt.registry->NewKeyProvider(section.name, section.settings);
     if (!p.ok()) return InSection(config, section, "provider." + section.name, p.status());
-    options.providers.push_back({section.name, std::move(p).value()});
+    std::shared_ptr<KeyProvider> provider = std::move(p).value();
+    if (decorate) provider = decorate(section.name, std::move(provider));
+    options.providers.push_back({section.name, std::move(provider)});
     made.insert(section.name);
   }
   // A keyring's URI scheme picks its plugin; one with no section gets defaults.
@@ -63,11 +64,13 @@ StatusOr<Runtime> OpenRuntime(const Config& config) {
       auto name = rt.registry->KeyProviderForScheme(SchemeOf(uri));
       if (!name.ok()) return InKeyring(config, k.name, name.status());
       if (made.count(*name) != 0) continue;
-      SES_ASSIGN_OR_RETURN(auto p, rt.registry->NewKeyProvider(*name, {}));
+      SES_ASSIGN_OR_RETURN(std::shared_ptr<KeyProvider> p, rt.registry->NewKeyProvider(*name, {}));
+      if (decorate) p = decorate(*name, std::move(p));
       options.providers.push_back({*name, std::move(p)});
       made.insert(*name);
     }
   }
+  rt.providers = options.providers;
   auto engine = Engine::Create(std::move(options));
   if (!engine.ok()) {
     for (const auto& k : config.keyrings) {
@@ -79,6 +82,12 @@ StatusOr<Runtime> OpenRuntime(const Config& config) {
   }
   rt.engine = std::move(engine).value();
   return rt;
+}
+
+StatusOr<std::shared_ptr<Store>> OpenStore(const Config& config, const Registry& registry) {
+  auto store = registry.NewStore(config.store.plugin.name, config.store.plugin.settings);
+  if (!store.ok()) return InSection(config, config.store.plugin, "store", store.status());
+  return std::move(store).value();
 }
 
 }  // namespace ses
