@@ -1,9 +1,11 @@
 // encrypt, decrypt and reencrypt: streamed, so memory stays bounded by the
-// frame size whatever the input size.
+// frame size whatever the input size. With a server (client mode) they run
+// through sesd instead (remote.cc).
 #include <array>
 
 #include "common.h"
 #include "io.h"
+#include "remote.h"
 #include "ses/engine.h"
 
 namespace ses::cli {
@@ -11,21 +13,18 @@ namespace {
 
 constexpr size_t kChunk = 64 * 1024;
 
-struct CryptoArgs {
-  std::string keyring = "default";
-  std::vector<std::string> context;
-  std::string in = "-";
-  std::string out = "-";
-};
-
-po::options_description CryptoOptions(CryptoArgs& a, bool keyring, bool context) {
+// reencrypt takes --context for the server (which checks it, as Decrypt
+// does) and no --local; encrypt and decrypt take both.
+po::options_description CryptoOptions(CryptoArgs& a, bool keyring, bool local) {
   po::options_description d("options");
   if (keyring) d.add_options()("keyring,k", po::value(&a.keyring)->default_value("default"), "keyring name");
-  if (context) {
-    d.add_options()("context", po::value(&a.context)->composing(), "encryption context entry KEY=VALUE (repeatable)");
-  }
+  d.add_options()("context", po::value(&a.context)->composing(), "encryption context entry KEY=VALUE (repeatable)");
   d.add_options()("in,i", po::value(&a.in)->default_value("-"), "input file, - for stdin")(
       "out,o", po::value(&a.out)->default_value("-"), "output file, - for stdout (a file appears only on success)");
+  if (local) {
+    d.add_options()("local", po::bool_switch(&a.local),
+                    "with a server: seal or open here under a data key from the server (plaintext stays here)");
+  }
   return d;
 }
 
@@ -53,6 +52,10 @@ int RunStream(const std::string& command, const Globals& g, const Args& args, bo
   if (!vm) return code;
   auto ctx = ParseContext(a.context);
   if (!ctx.ok()) return Usage(ctx.status().message());
+  if (g.server) {
+    return command == "encrypt" ? RemoteEncrypt(*g.server, a, *ctx) : RemoteDecrypt(*g.server, a, *ctx);
+  }
+  if (a.local) return Usage(command + ": --local needs a server (--server or --dev)");
   auto rt = OpenFromGlobals(g);
   if (!rt.ok()) return Fail(command, rt.status());
   auto in = Input::Open(a.in);
@@ -85,6 +88,11 @@ int RunReEncrypt(const Globals& g, const Args& args) {
   int code = 0;
   auto vm = ParseArgs("reencrypt", args, CryptoOptions(a, true, false), nullptr, code);
   if (!vm) return code;
+  auto ctx = ParseContext(a.context);
+  if (!ctx.ok()) return Usage(ctx.status().message());
+  if (g.server) return RemoteReEncrypt(*g.server, a, *ctx);
+  // Offline, the engine holds the master keys and needs no context to rewrap.
+  if (!a.context.empty()) return Usage("reencrypt: --context is for client mode (--server or --dev)");
   auto rt = OpenFromGlobals(g);
   if (!rt.ok()) return Fail("reencrypt", rt.status());
   auto in = Input::Open(a.in);

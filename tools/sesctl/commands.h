@@ -3,9 +3,11 @@
 // stderr as one line; nothing secret is ever printed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ses/client/client.h"
 #include "ses/status.h"
 
 namespace ses::cli {
@@ -13,6 +15,8 @@ namespace ses::cli {
 struct Globals {
   std::string config;  // --config FILE (may be empty)
   std::string program; // argv[0], for the hints init prints
+  // Client mode: set by --server or --dev (validated), else offline mode.
+  std::optional<client::ClientOptions> server;
 };
 
 using Args = std::vector<std::string>;
@@ -24,6 +28,9 @@ int RunReEncrypt(const Globals& g, const Args& args);
 int RunInspect(const Globals& g, const Args& args);
 int RunKeys(const Globals& g, const Args& args);
 int RunPlugins(const Globals& g, const Args& args);
+// Client mode only (remote.cc, cmd_datakey.cc, cmd_bench.cc).
+int RunDataKey(const Globals& g, const Args& args);
+int RunBench(const Globals& g, const Args& args);
 
 // Prints "sesctl: <what>: <message>" and returns 1.
 int Fail(const std::string& what, const Status& s);

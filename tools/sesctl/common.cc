@@ -29,7 +29,8 @@ std::optional<po::variables_map> ParseArgs(const std::string& command, const Arg
     return std::nullopt;
   }
   if (vm.count("help")) {
-    std::cout << "usage: sesctl [--config FILE] " << command << " [OPTIONS]\n" << desc;
+    std::cout << "usage: sesctl [--config FILE | --server HOST:PORT ... | --dev DIR] " << command << " [OPTIONS]\n"
+              << desc;
     exit_code = 0;
     return std::nullopt;
   }

@@ -16,6 +16,15 @@ namespace ses::cli {
 
 namespace po = boost::program_options;
 
+// The options encrypt, decrypt and reencrypt share.
+struct CryptoArgs {
+  std::string keyring = "default";
+  std::vector<std::string> context;
+  std::string in = "-";
+  std::string out = "-";
+  bool local = false;  // client mode: seal and open here, keys from the server
+};
+
 // Parses `args` against `desc` (plus --help). Returns nullopt after printing
 // help (exit 0) or a usage error (exit 2); `exit_code` says which.
 std::optional<po::variables_map> ParseArgs(const std::string& command, const Args& args, po::options_description desc,

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -61,6 +62,28 @@ Status Input::ReadExactly(std::span<uint8_t> buf) {
     buf = buf.subspan(n);
   }
   return OkStatus();
+}
+
+std::optional<uint64_t> Input::RegularFileSize() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+StatusOr<std::vector<uint8_t>> Input::ReadAll(size_t limit) {
+  std::vector<uint8_t> data;
+  size_t have = 0;
+  for (;;) {
+    // Grow in steps; one byte past the limit tells "too large" from "exact".
+    size_t want = std::min<size_t>(have + std::max<size_t>(have, 64 * 1024), limit + 1);
+    data.resize(want);
+    SES_ASSIGN_OR_RETURN(size_t n, Read(std::span<uint8_t>(data).subspan(have)));
+    have += n;
+    if (have > limit) return OutOfRangeError(name_ + " is larger than " + std::to_string(limit) + " bytes");
+    if (n == 0) break;
+  }
+  data.resize(have);
+  return data;
 }
 
 StatusOr<std::unique_ptr<Output>> Output::Open(const std::string& path) {

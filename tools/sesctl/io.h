@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ses/status.h"
 
@@ -24,6 +26,10 @@ class Input {
   // Reads exactly buf.size() bytes or fails (short input).
   Status ReadExactly(std::span<uint8_t> buf);
   const std::string& name() const { return name_; }
+  // The size of a regular file; nullopt for a pipe, terminal or device.
+  std::optional<uint64_t> RegularFileSize() const;
+  // Reads to the end; kOutOfRange if there are more than `limit` bytes.
+  StatusOr<std::vector<uint8_t>> ReadAll(size_t limit);
 
  private:
   Input(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}

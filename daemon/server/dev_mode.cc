@@ -1,0 +1,98 @@
+#include "server/dev_mode.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "ses/registry.h"
+#include "tls/dev_pki.h"
+
+namespace ses::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Writes `text` to `path` through a temp file renamed into place.
+Status WriteFileAtomically(const fs::path& path, const std::string& text, mode_t mode) {
+  const std::string tmp = path.string() + ".tmp." + std::to_string(getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create " + tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status(StatusCode::kUnavailable, "cannot write " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status(StatusCode::kUnavailable, "cannot write " + path.string() + ": " + std::strerror(err));
+  }
+  return Status();
+}
+
+std::string DevConfig(const fs::path& dir) {
+  const std::string key_uri = "keyfile://" + (dir / "master.key").string();
+  return "# Written once by `sesd --dev` for local development; edit freely, it is\n"
+         "# never overwritten. Not for production: the master key is a local file.\n"
+         "[server]\n"
+         "listen = 127.0.0.1:7443\n"
+         "\n"
+         "[tls]\n"
+         "cert_file = tls/server.pem\n"
+         "key_file = tls/server-key.pem\n"
+         "client_ca_file = tls/ca.pem\n"
+         "\n"
+         "[telemetry]\n"
+         "listen = 127.0.0.1:9464\n"
+         "\n"
+         "[store]\n"
+         "plugin = store-sqlite\n"
+         "path = store.db\n"
+         "\n"
+         "[keyring." + std::string(kDevKeyring) + "]\n"
+         "key = " + key_uri + "\n";
+}
+
+}  // namespace
+
+StatusOr<fs::path> PrepareDevDir(const fs::path& dir_in) {
+  std::error_code ec;
+  const fs::path dir = fs::absolute(dir_in, ec);
+  if (ec) return Status(StatusCode::kInvalidArgument, "bad --dir " + dir_in.string() + ": " + ec.message());
+  fs::create_directories(dir, ec);
+  if (ec) return Status(StatusCode::kUnavailable, "cannot create " + dir.string() + ": " + ec.message());
+
+  tls::DevPkiPaths pki;
+  if (Status s = tls::EnsureDevPki(dir, &pki); !s.ok()) return s;
+
+  const fs::path key = dir / "master.key";
+  if (!fs::exists(key)) {
+    Registry registry;
+    for (const auto& plugin_dir : Registry::DefaultDirectories()) {
+      if (Status s = registry.LoadDirectory(plugin_dir); !s.ok()) return s;
+    }
+    auto keyfile = registry.NewKeyProvider("keyfile", {});
+    if (!keyfile.ok()) return keyfile.status();
+    auto created = (*keyfile)->CreateKey("keyfile://" + key.string());
+    if (!created.ok()) return created.status();
+  }
+
+  const fs::path config = dir / "sesd.conf";
+  if (!fs::exists(config)) {
+    if (Status s = WriteFileAtomically(config, DevConfig(dir), 0644); !s.ok()) return s;
+  }
+  return config;
+}
+
+}  // namespace ses::daemon
