@@ -80,6 +80,7 @@ Status ValidateClientOptions(const ClientOptions& o) {
   if (!o.cert_file.empty()) SES_RETURN_IF_ERROR(CheckReadableFile(o.cert_file, "client certificate"));
   if (!o.key_file.empty()) SES_RETURN_IF_ERROR(CheckReadableFile(o.key_file, "client key"));
   if (o.timeout.count() <= 0) return InvalidArgumentError("timeout must be positive");
+  if (o.stream_idle_timeout.count() <= 0) return InvalidArgumentError("stream idle timeout must be positive");
   return OkStatus();
 }
 

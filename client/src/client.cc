@@ -10,6 +10,7 @@ namespace ses::client {
 using internal::AsBytes;
 using internal::SetBytes;
 using internal::ToVector;
+using internal::Wipe;
 
 namespace internal {
 
@@ -22,11 +23,10 @@ void SetContext(google::protobuf::Map<std::string, std::string>* out, const Encr
 namespace {
 
 // Copies a key out of a protobuf string into wiped memory and wipes the
-// string, so no plain copy outlives the call on this side.
+// string, so no plain copy in a message outlives the call on this side.
 SecretBytes TakeKey(std::string* field) {
   SecretBytes key(AsBytes(*field));
-  OPENSSL_cleanse(field->data(), field->size());
-  field->clear();
+  Wipe(field);
   return key;
 }
 
@@ -90,7 +90,9 @@ StatusOr<std::vector<uint8_t>> Client::Encrypt(std::string_view keyring, const E
   v1::EncryptResponse resp;
   grpc::ClientContext cc;
   impl_->SetDeadline(cc);
-  SES_RETURN_IF_ERROR(impl_->Map(impl_->crypto->Encrypt(&cc, req, &resp)));
+  grpc::Status s = impl_->crypto->Encrypt(&cc, req, &resp);
+  Wipe(req.mutable_plaintext());
+  SES_RETURN_IF_ERROR(impl_->Map(s));
   return ToVector(resp.ciphertext());
 }
 
@@ -102,8 +104,11 @@ StatusOr<std::vector<uint8_t>> Client::Decrypt(std::span<const uint8_t> cipherte
   v1::DecryptResponse resp;
   grpc::ClientContext cc;
   impl_->SetDeadline(cc);
-  SES_RETURN_IF_ERROR(impl_->Map(impl_->crypto->Decrypt(&cc, req, &resp)));
-  return ToVector(resp.plaintext());
+  grpc::Status s = impl_->crypto->Decrypt(&cc, req, &resp);
+  std::vector<uint8_t> plaintext = ToVector(resp.plaintext());
+  Wipe(resp.mutable_plaintext());
+  SES_RETURN_IF_ERROR(impl_->Map(s));
+  return plaintext;
 }
 
 StatusOr<std::vector<uint8_t>> Client::ReEncrypt(std::span<const uint8_t> ciphertext,
@@ -168,7 +173,9 @@ StatusOr<BatchResults> Client::BatchEncrypt(std::string_view keyring, std::span<
   v1::BatchEncryptResponse resp;
   grpc::ClientContext cc;
   impl_->SetDeadline(cc);
-  SES_RETURN_IF_ERROR(impl_->Map(impl_->crypto->BatchEncrypt(&cc, req, &resp)));
+  grpc::Status s = impl_->crypto->BatchEncrypt(&cc, req, &resp);
+  for (auto& it : *req.mutable_items()) Wipe(it.mutable_plaintext());
+  SES_RETURN_IF_ERROR(impl_->Map(s));
   return ToResults(resp.results(), items.size());
 }
 
@@ -184,7 +191,13 @@ StatusOr<BatchResults> Client::BatchDecrypt(std::span<const BatchDecryptItem> it
   grpc::ClientContext cc;
   impl_->SetDeadline(cc);
   SES_RETURN_IF_ERROR(impl_->Map(impl_->crypto->BatchDecrypt(&cc, req, &resp)));
-  return ToResults(resp.results(), items.size());
+  auto results = ToResults(resp.results(), items.size());
+  // The results are plaintext: wipe the message's copies (also when the
+  // count was wrong and nothing was copied).
+  for (auto& r : *resp.mutable_results()) {
+    if (r.result_case() == v1::BatchResult::kData) Wipe(r.mutable_data());
+  }
+  return results;
 }
 
 StatusOr<std::vector<uint8_t>> Client::Echo(std::span<const uint8_t> payload) {

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include <openssl/crypto.h>
+
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
@@ -36,6 +38,11 @@ inline void SetBytes(std::string* field, std::span<const uint8_t> b) {
   field->assign(reinterpret_cast<const char*>(b.data()), b.size());
 }
 void SetContext(google::protobuf::Map<std::string, std::string>* out, const EncryptionContext& context);
+// Overwrites a message field that held a key or plaintext, then empties it.
+inline void Wipe(std::string* field) {
+  OPENSSL_cleanse(field->data(), field->size());
+  field->clear();
+}
 
 }  // namespace internal
 }  // namespace ses::client

@@ -32,6 +32,12 @@ StatusOr<std::shared_ptr<CipherProvider>> LoadCipher(const PluginConfig& config)
 
 }  // namespace
 
+Status CheckGrantContext(const HeaderInfo& grant, const EncryptionContext& requested) {
+  if (grant.context == requested) return OkStatus();
+  // Neither context goes into the message: they may name other tenants.
+  return FailedPreconditionError("server returned a data key for a different encryption context");
+}
+
 StatusOr<std::unique_ptr<LocalEncryptor>> LocalEncryptor::Create(Client& client, const PluginConfig& cipher_config) {
   SES_ASSIGN_OR_RETURN(auto cipher, LoadCipher(cipher_config));
   return Create(client, std::move(cipher));
@@ -44,7 +50,11 @@ std::unique_ptr<LocalEncryptor> LocalEncryptor::Create(Client& client, std::shar
 StatusOr<std::unique_ptr<LocalEnvelope>> LocalEncryptor::NewEnvelope(std::string_view keyring,
                                                                      const EncryptionContext& context) {
   SES_ASSIGN_OR_RETURN(DataKeyGrant grant, client_.GenerateDataKey(keyring, context));
-  return LocalEnvelope::Create(cipher_, std::move(grant.data_key), grant.encrypted_key);
+  // Create verifies the key against its header, so the context read back
+  // is the one the key is bound to.
+  SES_ASSIGN_OR_RETURN(auto envelope, LocalEnvelope::Create(cipher_, std::move(grant.data_key), grant.encrypted_key));
+  SES_RETURN_IF_ERROR(CheckGrantContext(envelope->info(), context));
+  return envelope;
 }
 
 StatusOr<std::vector<uint8_t>> LocalEncryptor::Encrypt(std::string_view keyring, const EncryptionContext& context,
@@ -58,6 +68,9 @@ StatusOr<std::vector<uint8_t>> LocalEncryptor::Decrypt(std::span<const uint8_t> 
   // DecryptDataKey sends only the header; the body stays here.
   SES_ASSIGN_OR_RETURN(SecretBytes key, client_.DecryptDataKey(ciphertext, context));
   SES_ASSIGN_OR_RETURN(auto envelope, LocalEnvelope::Create(cipher_, std::move(key), ciphertext));
+  // The server should have refused a key for another context; never open
+  // a message under one regardless.
+  SES_RETURN_IF_ERROR(CheckGrantContext(envelope->info(), context));
   return envelope->Decrypt(ciphertext);
 }
 

@@ -1,8 +1,10 @@
 // sesctl's client mode as a user runs it: the new global flags and their
 // errors (one stderr line, exit 2), then every client command against sesd's
 // real server running in this test process, and bench's flags and output.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -271,6 +273,110 @@ TEST_F(SesctlClientTest, DataKeysGoOnlyToTheFilesNamed) {
   auto size = Engine::HeaderSize(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(r.out.data()), r.out.size()));
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(*size, r.out.size());
+}
+
+// --plaintext-out takes only a new file or a regular file of the caller's:
+// the key never reaches a FIFO, device, link or stdout, and nothing is asked
+// of the server (no encrypted key is written) when the path is refused.
+TEST_F(SesctlClientTest, PlaintextKeyGoesOnlyIntoARegularFile) {
+  ASSERT_EQ(Run({"datakey", "generate", "--out", dir_.Join("dk.enc")}).exit_code, 0);
+  const std::string refused = "refusing to write a secret to ";
+
+  // A FIFO planted at the path: held open for reading here (non-blocking),
+  // so a writer would not block, and checked to have received nothing.
+  const std::string fifo = dir_.Join("dk.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0666), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  WriteFile(dir_.Join("target"), "not a key");
+  ASSERT_EQ(::symlink(dir_.Join("target").c_str(), dir_.Join("dk.link").c_str()), 0);
+  ASSERT_EQ(::symlink(dir_.Join("nowhere").c_str(), dir_.Join("dangling").c_str()), 0);
+  std::filesystem::create_directories(dir_.Join("adir"));
+
+  for (const std::string& path : {fifo, dir_.Join("dk.link"), dir_.Join("dangling"), std::string("/dev/stdout"),
+                                  std::string("/dev/null"), dir_.Join("adir")}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"datakey", "generate", "--out", dir_.Join("g.enc"), "--plaintext-out", path},
+          {"datakey", "decrypt", "--in", dir_.Join("dk.enc"), "--plaintext-out", path}}) {
+      ProcessResult r = Run(args);
+      EXPECT_EQ(r.exit_code, 1) << path << " " << args[1];
+      EXPECT_EQ(r.err, "sesctl: datakey " + args[1] + ": " + refused + path +
+                           ": it must be a new file or a regular file you own (not stdout, a link, a device or a FIFO)\n")
+          << r.err;
+      EXPECT_TRUE(r.out.empty()) << path;
+      EXPECT_FALSE(std::filesystem::exists(dir_.Join("g.enc"))) << path;
+    }
+  }
+  char buf[64];
+  EXPECT_EQ(::read(reader, buf, sizeof(buf)), 0);  // no writer ever came
+  ::close(reader);
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  ASSERT_EQ(::lstat(dir_.Join("dk.link").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(ReadFile(dir_.Join("target")), "not a key");
+  EXPECT_FALSE(std::filesystem::exists(dir_.Join("nowhere")));
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+
+  // "-" is a usage error, as is the same file for both outputs.
+  EXPECT_EQ(Run({"datakey", "generate", "--plaintext-out", "-"}).exit_code, 2);
+  ProcessResult r = Run({"datakey", "generate", "--out", dir_.Join("same"), "--plaintext-out", dir_.Join("same")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "must name different files")) << r.err;
+}
+
+TEST_F(SesctlClientTest, PlaintextKeyFileIsNewOrReplacedWithMode0600) {
+  // A permissive umask must not widen the key file's mode.
+  const mode_t saved_umask = ::umask(0);
+  ProcessResult r = Run({"datakey", "generate", "--out", dir_.Join("dk.enc"), "--plaintext-out", dir_.Join("new.key")});
+  ::umask(saved_umask);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::lstat(dir_.Join("new.key").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(ReadFile(dir_.Join("new.key")).size(), 32u);
+
+  // An existing regular file of ours is replaced, not written into: it
+  // keeps no old mode and another link to the old file keeps the old bytes.
+  WriteFile(dir_.Join("old.key"), "old contents");
+  ASSERT_EQ(::chmod(dir_.Join("old.key").c_str(), 0644), 0);
+  ASSERT_EQ(::link(dir_.Join("old.key").c_str(), dir_.Join("old.hardlink").c_str()), 0);
+  r = Run({"datakey", "decrypt", "--in", dir_.Join("dk.enc"), "--plaintext-out", dir_.Join("old.key")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(::lstat(dir_.Join("old.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(ReadFile(dir_.Join("old.key")), ReadFile(dir_.Join("new.key")));
+  EXPECT_EQ(ReadFile(dir_.Join("old.hardlink")), "old contents");
+}
+
+TEST_F(SesctlClientTest, DecryptedDataMayGoToStdoutAndFifos) {
+  ASSERT_EQ(Run({"encrypt", "--in", dir_.Join("small"), "--out", dir_.Join("s.ses")}).exit_code, 0);
+  ProcessResult r = Run({"decrypt", "--in", dir_.Join("s.ses"), "--out", "/dev/stdout"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, small_);
+
+  const std::string fifo = dir_.Join("out.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  r = Run({"decrypt", "--in", dir_.Join("s.ses"), "--out", fifo});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string got(small_.size() + 10, '\0');
+  ssize_t n = ::read(reader, got.data(), got.size());
+  ::close(reader);
+  ASSERT_GE(n, 0);
+  got.resize(static_cast<size_t>(n));
+  EXPECT_EQ(got, small_);
+
+  // A link is refused, whatever it points at.
+  ASSERT_EQ(::symlink(fifo.c_str(), dir_.Join("out.link").c_str()), 0);
+  r = Run({"decrypt", "--in", dir_.Join("s.ses"), "--out", dir_.Join("out.link")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "not a regular file, device or FIFO")) << r.err;
 }
 
 TEST_F(SesctlClientTest, BenchPrintsASummaryAndJson) {

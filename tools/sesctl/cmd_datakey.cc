@@ -1,8 +1,11 @@
 // datakey generate | datakey decrypt: data keys from sesd for applications
 // that encrypt on their own. The plaintext key is written only to a file
 // named by --plaintext-out (mode 0600, appearing only on success), never to
-// stdout or a log.
+// stdout, a device, a FIFO or a log: the path is checked before the server
+// is asked for the key (Output::OpenSecret).
+#include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "common.h"
 #include "io.h"
@@ -11,10 +14,18 @@
 namespace ses::cli {
 namespace {
 
-Status WriteKey(const std::string& path, const SecretBytes& key) {
-  SES_ASSIGN_OR_RETURN(auto out, Output::Open(path));  // a new file is created 0600
-  SES_RETURN_IF_ERROR(out->Write(key.span()));
-  return out->Commit();
+// Whether --out (which may be stdout) and --plaintext-out name one file.
+bool SamePath(const std::string& a, const std::string& b) {
+  if (a == "-" || a == "/dev/stdout") return false;
+  std::error_code ec1, ec2;
+  auto ca = std::filesystem::weakly_canonical(a, ec1);
+  auto cb = std::filesystem::weakly_canonical(b, ec2);
+  return a == b || (!ec1 && !ec2 && ca == cb);
+}
+
+Status WriteKey(Output& out, const SecretBytes& key) {
+  SES_RETURN_IF_ERROR(out.Write(key.span()));
+  return out.Commit();
 }
 
 }  // namespace
@@ -40,11 +51,22 @@ int RunDataKey(const Globals& g, const Args& args) {
   if (!g.server) return Usage(command + ": needs a server (--server or --dev)");
   if (plaintext_out == "-") return Usage(command + ": --plaintext-out needs a file: the key is never printed");
   if (action == "generate" && !(*vm)["in"].defaulted()) return Usage("datakey generate: takes no --in");
+  if (action == "generate" && !plaintext_out.empty() && SamePath(out, plaintext_out)) {
+    return Usage("datakey generate: --out and --plaintext-out must name different files");
+  }
   if (action == "decrypt" && (!(*vm)["keyring"].defaulted() || !(*vm)["out"].defaulted())) {
     return Usage("datakey decrypt: takes no --keyring or --out (the key goes to --plaintext-out)");
   }
   auto ctx = ParseContext(context);
   if (!ctx.ok()) return Usage(ctx.status().message());
+
+  // Refused before any key exists: a path that cannot take a secret.
+  std::unique_ptr<Output> key_out;
+  if (!plaintext_out.empty()) {
+    auto opened = Output::OpenSecret(plaintext_out);
+    if (!opened.ok()) return Fail(command, opened.status());
+    key_out = std::move(opened).value();
+  }
 
   auto c = client::Client::Connect(*g.server);
   if (!c.ok()) return Fail(command, c.status());
@@ -58,7 +80,7 @@ int RunDataKey(const Globals& g, const Args& args) {
     if (!grant.ok()) return Fail(command, grant.status());
     Status s = (*enc_out)->Write(grant->encrypted_key);
     if (s.ok()) s = (*enc_out)->Commit();
-    if (s.ok() && !plaintext_out.empty()) s = WriteKey(plaintext_out, grant->data_key);
+    if (s.ok() && key_out) s = WriteKey(*key_out, grant->data_key);
     return s.ok() ? 0 : Fail(command, s);
   }
 
@@ -68,11 +90,11 @@ int RunDataKey(const Globals& g, const Args& args) {
   if (!header.ok()) return Fail(command, header.status());
   auto key = (*c)->DecryptDataKey(*header, *ctx);
   if (!key.ok()) return Fail(command, key.status());
-  if (plaintext_out.empty()) {
+  if (!key_out) {
     std::cout << "data key opened (" << key->size() << " bytes); --plaintext-out FILE writes it\n";
     return 0;
   }
-  Status s = WriteKey(plaintext_out, *key);
+  Status s = WriteKey(*key_out, *key);
   return s.ok() ? 0 : Fail(command, s);
 }
 

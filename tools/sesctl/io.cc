@@ -16,12 +16,29 @@ namespace {
 
 std::string Errno() { return std::strerror(errno); }
 
-// The temporary output file of this process, for the signal handler: a
-// killed decrypt must not leave partial plaintext behind.
-std::atomic<const char*> g_temp_path{nullptr};
+// The temporary output files of this process, for the signal handler: a
+// killed decrypt must not leave partial plaintext behind. A few slots, since
+// datakey generate has two outputs pending at once.
+constexpr int kTempSlots = 4;
+std::atomic<const char*> g_temp_paths[kTempSlots];
+
+int RegisterTemp(const char* path) {
+  for (int i = 0; i < kTempSlots; ++i) {
+    const char* expected = nullptr;
+    if (g_temp_paths[i].compare_exchange_strong(expected, path)) return i;
+  }
+  return -1;  // more outputs than slots: only the signal cleanup is lost
+}
+
+void UnregisterTemp(int& slot) {
+  if (slot >= 0) g_temp_paths[slot].store(nullptr);
+  slot = -1;
+}
 
 void RemoveTempAndDie(int sig) {
-  if (const char* p = g_temp_path.load()) ::unlink(p);  // async-signal-safe
+  for (auto& slot : g_temp_paths) {
+    if (const char* p = slot.load()) ::unlink(p);  // async-signal-safe
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -86,35 +103,59 @@ StatusOr<std::vector<uint8_t>> Input::ReadAll(size_t limit) {
   return data;
 }
 
-StatusOr<std::unique_ptr<Output>> Output::Open(const std::string& path) {
-  if (path == "-") return std::unique_ptr<Output>(new Output(STDOUT_FILENO, "", ""));
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    // A device or FIFO (/dev/null, a pipe) cannot be replaced by a rename;
-    // it is written directly, like stdout. Links and directories are refused.
-    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-      return Status(FailedPreconditionError("refusing to write " + path + ": not a regular file, device or FIFO"));
-    }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Status(FailedPreconditionError("cannot open " + path + ": " + Errno()));
-    return std::unique_ptr<Output>(new Output(fd, "", path));
-  }
+StatusOr<std::unique_ptr<Output>> Output::OpenTemp(const std::string& path) {
   std::string temp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(temp.data());  // mode 0600: outputs may be plaintext
+  // mkstemp creates a new file (O_EXCL, mode 0600): never an existing node.
+  int fd = ::mkstemp(temp.data());
   if (fd < 0) return Status(FailedPreconditionError("cannot create a temporary file beside " + path + ": " + Errno()));
-  auto out = std::unique_ptr<Output>(new Output(fd, path, temp));
-  g_temp_path.store(out->temp_.c_str());
+  auto out = std::unique_ptr<Output>(new Output(fd, path));
+  out->path_ = path;
+  out->temp_ = std::move(temp);
+  out->temp_slot_ = RegisterTemp(out->temp_.c_str());
   return out;
 }
 
-Output::~Output() {
-  if (path_.empty()) {
-    if (fd_ != STDOUT_FILENO && fd_ >= 0) ::close(fd_);
-    return;
+StatusOr<std::unique_ptr<Output>> Output::Open(const std::string& path) {
+  if (path == "-" || path == "/dev/stdout") return std::unique_ptr<Output>(new Output(STDOUT_FILENO, "stdout"));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return OpenTemp(path);
+  // A device or FIFO (/dev/null, a pipe) cannot be replaced by a rename;
+  // it is written in place, like stdout. Links and directories are refused.
+  if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    return Status(FailedPreconditionError("refusing to write " + path + ": not a regular file, device or FIFO"));
   }
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_.c_str());
-  g_temp_path.store(nullptr);
+  int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return Status(FailedPreconditionError("cannot open " + path + ": " + Errno()));
+  auto out = std::unique_ptr<Output>(new Output(fd, path));
+  // The node opened must be the one checked: a link or another file put in
+  // its place between lstat and open is refused.
+  struct stat opened {};
+  if (::fstat(fd, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino ||
+      (opened.st_mode & S_IFMT) != (st.st_mode & S_IFMT)) {
+    return Status(FailedPreconditionError("refusing to write " + path + ": it changed while being opened"));
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<Output>> Output::OpenSecret(const std::string& path) {
+  const std::string refused = "refusing to write a secret to " + path +
+                              ": it must be a new file or a regular file you own (not stdout, a link, a device or a FIFO)";
+  if (path.empty() || path == "-") return Status(FailedPreconditionError(refused));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Status(FailedPreconditionError("cannot check " + path + ": " + Errno()));
+  } else if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+    return Status(FailedPreconditionError(refused));
+  }
+  // The target itself is never opened: whatever is put at `path` later is
+  // replaced by the rename, not written into.
+  return OpenTemp(path);
+}
+
+Output::~Output() {
+  if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+  if (!temp_.empty() && !committed_) ::unlink(temp_.c_str());
+  UnregisterTemp(temp_slot_);
 }
 
 Status Output::Write(std::span<const uint8_t> data) {
@@ -122,7 +163,7 @@ Status Output::Write(std::span<const uint8_t> data) {
     ssize_t n = ::write(fd_, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return FailedPreconditionError("writing " + (path_.empty() ? std::string("stdout") : path_) + ": " + Errno());
+      return FailedPreconditionError("writing " + name_ + ": " + Errno());
     }
     data = data.subspan(static_cast<size_t>(n));
   }
@@ -130,7 +171,7 @@ Status Output::Write(std::span<const uint8_t> data) {
 }
 
 Status Output::Commit() {
-  if (path_.empty()) return OkStatus();
+  if (temp_.empty()) return OkStatus();
   if (::fsync(fd_) != 0) return FailedPreconditionError("fsync " + temp_ + ": " + Errno());
   if (::close(fd_) != 0) {
     fd_ = -1;
@@ -139,7 +180,7 @@ Status Output::Commit() {
   fd_ = -1;
   if (::rename(temp_.c_str(), path_.c_str()) != 0) return FailedPreconditionError("rename to " + path_ + ": " + Errno());
   committed_ = true;
-  g_temp_path.store(nullptr);
+  UnregisterTemp(temp_slot_);
   // The rename itself is durable only once the directory is synced.
   std::string dir = std::filesystem::path(path_).parent_path().string();
   int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -151,7 +192,7 @@ Status Output::Commit() {
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  SES_ASSIGN_OR_RETURN(auto out, Output::Open(path));
+  SES_ASSIGN_OR_RETURN(auto out, Output::OpenSecret(path));
   SES_RETURN_IF_ERROR(out->Write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
   return out->Commit();
 }

@@ -5,11 +5,17 @@
 // (the connection itself is opened lazily by the first call and re-opened by
 // gRPC after a failure). Errors keep the server's status code and message;
 // transport failures (UNAVAILABLE, DEADLINE_EXCEEDED) also name the server.
-// Every unary call has the deadline ClientOptions::timeout; streams have none,
-// since they last as long as their data.
+// Every unary call has the deadline ClientOptions::timeout. Streams last as
+// long as their data, so they have no deadline; instead one that makes no
+// progress for ClientOptions::stream_idle_timeout is cancelled.
 //
-// Data keys arrive in SecretBytes and are never logged; the copies gRPC's
-// messages held are wiped before the call returns.
+// Data keys arrive in SecretBytes and are never logged. The protobuf message
+// fields this library fills or reads that hold data keys (GenerateDataKey
+// and DecryptDataKey responses) or plaintext (Encrypt, BatchEncrypt and
+// EncryptStream requests; Decrypt, BatchDecrypt and DecryptStream responses)
+// are wiped with OPENSSL_cleanse once their bytes are copied out or sent. gRPC's own serialization and transport
+// buffers are outside this library's reach and are not wiped, and the
+// plaintext returned to the caller is the caller's to wipe.
 //
 // Thread safety: a Client may be used from many threads at once. Callbacks
 // passed to the stream calls are never run concurrently with themselves.
@@ -38,11 +44,17 @@ struct ClientOptions {
   std::string ca_file, cert_file, key_file;
   bool insecure = false;  // plaintext HTTP/2: tests and local benches only
   std::chrono::milliseconds timeout{30000};  // per unary call
+  // A stream is cancelled with kDeadlineExceeded ("sesd at HOST:PORT sent
+  // nothing for 60 s") once, for this long, no response has arrived and no
+  // write has completed while the stream was waiting on the server. Time
+  // spent in the caller's source or sink does not count.
+  std::chrono::milliseconds stream_idle_timeout{60000};
 };
 
 // Checks what can be checked without the network: the server is HOST:PORT,
-// the TLS settings are consistent and each named file is readable. Returns
-// kInvalidArgument naming the option, or kNotFound naming the file.
+// the TLS settings are consistent, each named file is readable and both
+// timeouts are positive. Returns kInvalidArgument naming the option, or
+// kNotFound naming the file.
 Status ValidateClientOptions(const ClientOptions& options);
 
 // GenerateDataKey returns ses::DataKeyGrant (ses/engine.h), the type the
@@ -98,7 +110,8 @@ class Client {
 
   // Streams `source` through the server into `sink`. `source` runs on a
   // helper thread, `sink` on the calling thread. Returns the first failure
-  // of the source, the sink or the call. A decrypt stream that fails may
+  // of the source, the sink or the call (kDeadlineExceeded after
+  // ClientOptions::stream_idle_timeout without progress). A decrypt stream that fails may
   // already have passed authenticated frames to `sink`: discard them.
   Status EncryptStream(std::string_view keyring, const EncryptionContext& context, const ByteSource& source,
                        const ByteSink& sink);

@@ -10,6 +10,12 @@
 //
 // Data keys stay in SecretBytes inside LocalEnvelope and are never logged.
 //
+// The server is not trusted to have honoured the context: each data key's
+// authenticated context (the header LocalEnvelope verified the key against)
+// must equal the one the caller asked for, or the key is refused
+// (CheckGrantContext). Which keyring a key came from cannot be checked here:
+// the header names master keys, not keyrings.
+//
 // Thread safety: all methods may be called concurrently. The Client must
 // outlive the LocalEncryptor.
 #pragma once
@@ -26,6 +32,12 @@
 
 namespace ses::client {
 
+// kFailedPrecondition "server returned a data key for a different encryption
+// context" unless `grant.context` (a verified data key header's) equals
+// `requested`. LocalEncryptor checks every key it is given; it is public for
+// callers that pair Client::GenerateDataKey with LocalEnvelope themselves.
+Status CheckGrantContext(const HeaderInfo& grant, const EncryptionContext& requested);
+
 class LocalEncryptor {
  public:
   // Loads ses_cipher-openssl.so from the default plugin directories, with
@@ -39,7 +51,8 @@ class LocalEncryptor {
                                          std::span<const uint8_t> plaintext);
   // One DecryptDataKey call with the message's header (never the body),
   // then the message is opened locally. `context` must be the one it was
-  // sealed with (the server checks it before releasing the key).
+  // sealed with (the server checks it before releasing the key, and so does
+  // this class after).
   StatusOr<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const EncryptionContext& context);
 
   // A fresh data key as an envelope that seals any number of messages, each
