@@ -17,6 +17,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "telemetry/http_request.h"
+
 namespace ses::telemetry {
 
 namespace asio = boost::asio;
@@ -46,16 +48,10 @@ constexpr size_t kMaxDrainBytes = 64 * 1024;
 
 using HeadIterator = asio::buffers_iterator<asio::streambuf::const_buffers_type>;
 
-// The end of the request head: a line break followed by an empty line
-// (CRLF per RFC 9112; bare LF tolerated).
+// The end of the request head. On no match it hands back `begin`, so Asio
+// rescans from the start next time: the head is small.
 std::pair<HeadIterator, bool> MatchHeadEnd(HeadIterator begin, HeadIterator end) {
-  for (HeadIterator it = begin; it != end; ++it) {
-    if (*it != '\n') continue;
-    HeadIterator next = it + 1;
-    if (next != end && *next == '\r') ++next;
-    if (next != end && *next == '\n') return {next + 1, true};
-  }
-  return {begin, false};  // the head is small: rescan from the start
+  return FindHeadEnd(begin, end);
 }
 
 HttpResponse Text(int status, std::string body) {
@@ -64,8 +60,6 @@ HttpResponse Text(int status, std::string body) {
   r.body = std::move(body);
   return r;
 }
-
-bool IsTokenChar(char c) { return c >= 'A' && c <= 'Z'; }  // methods are upper-case tokens
 
 class Connection;
 
@@ -197,49 +191,9 @@ void ServerCore::CloseAll() {
 }
 
 HttpResponse ServerCore::Dispatch(std::string_view head) const {
-  size_t eol = head.find('\n');
-  std::string_view line = head.substr(0, eol);
-  if (line.ends_with('\r')) line.remove_suffix(1);
-
-  // request-line = method SP request-target SP HTTP-version
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return Text(400, "malformed request line\n");
-  }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (method.empty()) return Text(400, "malformed request line\n");
-  for (char c : method) {
-    if (!IsTokenChar(c)) return Text(400, "malformed request method\n");
-  }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-    return version.starts_with("HTTP/") ? Text(505, "only HTTP/1.0 and HTTP/1.1 are served\n")
-                                        : Text(400, "malformed HTTP version\n");
-  }
-  if (target.empty() || target.front() != '/') return Text(400, "request target must be a path\n");
-  for (char c : target) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return Text(400, "malformed request target\n");
-  }
-  // Each header line needs a name and a colon; the values are not used.
-  for (size_t pos = eol + 1; pos < head.size();) {
-    size_t end = head.find('\n', pos);
-    if (end == std::string_view::npos) end = head.size();
-    std::string_view h = head.substr(pos, end - pos);
-    if (h.ends_with('\r')) h.remove_suffix(1);
-    if (!h.empty() && (h.find(':') == std::string_view::npos || h.front() == ':' || h.front() == ' ' ||
-                       h.front() == '\t')) {
-      return Text(400, "malformed header line\n");
-    }
-    pos = end + 1;
-  }
-
   HttpRequest request;
-  request.method = std::string(method);
-  size_t q = target.find('?');
-  request.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) request.query = std::string(target.substr(q + 1));
+  HeadParseResult parsed = ParseRequestHead(head, options.max_header_bytes, &request);
+  if (!parsed.ok()) return Text(parsed.status, std::string(parsed.error));
 
   auto route = routes.find(request.path);
   if (route == routes.end()) return Text(404, "not found\n");

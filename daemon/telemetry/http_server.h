@@ -5,9 +5,10 @@
 // (every response says Connection: close), routes by exact path with the
 // query string ignored (unknown path: 404). A request head larger than
 // max_header_bytes gets 431 and the connection is closed; a malformed one
-// gets 400. Each connection has a deadline (request_timeout) covering the
-// whole exchange, so a slow or silent client cannot hold a slot, and at most
-// max_connections are open at once (more are closed on accept).
+// gets 400 (ParseRequestHead in http_request.h has the rules). Each
+// connection has a deadline (request_timeout) covering the whole exchange, so
+// a slow or silent client cannot hold a slot, and at most max_connections
+// are open at once (more are closed on accept).
 //
 // Handlers run on the server's thread, one at a time: a slow handler delays
 // every other request, so handlers that call out (readiness) cache.
@@ -25,14 +26,9 @@
 #include <string>
 
 #include "ses/status.h"
+#include "telemetry/http_request.h"  // HttpRequest
 
 namespace ses::telemetry {
-
-struct HttpRequest {
-  std::string method;  // "GET"
-  std::string path;    // "/metrics", without the query
-  std::string query;   // after '?', undecoded; may be empty
-};
 
 struct HttpResponse {
   int status = 200;

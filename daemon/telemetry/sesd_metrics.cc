@@ -28,8 +28,7 @@ Counter& SesdMetrics::Method::Requests(StatusCode code) {
 }
 
 SesdMetrics::SesdMetrics(MetricRegistry& registry, std::string_view version)
-    : registry_(registry),
-      requests_(registry.AddCounter("ses_requests_total", "RPCs completed, by method and gRPC status code.",
+    : requests_(registry.AddCounter("ses_requests_total", "RPCs completed, by method and gRPC status code.",
                                     {"method", "code"})),
       duration_(registry.AddHistogram("ses_request_duration_seconds", "RPC latency in seconds, by method.",
                                       {"method"}, kLatencyBuckets)),

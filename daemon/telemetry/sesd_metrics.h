@@ -106,7 +106,6 @@ class SesdMetrics {
     CacheCounts Read();
   };
 
-  MetricRegistry& registry_;
   CounterFamily& requests_;
   HistogramFamily& duration_;
   CounterFamily& bytes_;
