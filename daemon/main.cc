@@ -1,5 +1,8 @@
 // sesd: the SES daemon. See docs/operations.md (running it) and docs/api.md
 // (what it serves).
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -12,6 +15,11 @@ namespace po = boost::program_options;
 int main(int argc, char** argv) {
   // Before any thread exists, so every thread inherits the blocked signals.
   ses::daemon::SignalWaiter signals;
+  // No core files: a crash must not write cached data keys, TLS keys or
+  // plaintext to disk. Non-dumpable also keeps other users' ptrace out.
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   ses::daemon::SesdFlags flags;
   std::string config, dir, port_file;

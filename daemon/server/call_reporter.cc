@@ -58,7 +58,9 @@ void CallReporter::OnCall(const CallRecord& record) {
       if (auto counter = ring->second.find(record.method); counter != ring->second.end()) counter->second->Inc();
     }
   }
-  if (code == StatusCode::kOk || !AdmitLogLine()) return;
+  if (code == StatusCode::kOk) return;
+  // Server faults always log; the budget only stops floods of client errors.
+  if (LevelFor(code) != LogLevel::kError && !AdmitLogLine()) return;
   Log(LevelFor(code), "call failed",
       {{"method", record.method},
        {"keyring", record.keyring},

@@ -2,9 +2,10 @@
 // Prometheus metrics and logs each failure as one line naming the method,
 // keyring, client peer and status.
 //
-// Failure lines are rate-limited (kMaxFailureLinesPerSecond, then one line
-// saying how many were suppressed), so a flood of bad requests cannot flood
-// the log. Overload and outages (RESOURCE_EXHAUSTED, UNAVAILABLE) log at
+// Failure lines of client errors and overload are rate-limited
+// (kMaxFailureLinesPerSecond, then one line saying how many were
+// suppressed), so a flood of bad requests cannot flood the log; server
+// faults are always logged. Overload and outages (RESOURCE_EXHAUSTED, UNAVAILABLE) log at
 // warn, server faults at error, a client's own mistakes at info.
 //
 // Metric labels come from fixed sets: methods known at construction and the

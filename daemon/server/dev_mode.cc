@@ -1,6 +1,7 @@
 #include "server/dev_mode.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,24 +17,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Writes `text` to `path` through a temp file renamed into place.
+// Writes `text` to `path` through a new temp file (mkstemp: unpredictable,
+// never an existing file or link) renamed into place.
 Status WriteFileAtomically(const fs::path& path, const std::string& text, mode_t mode) {
-  const std::string tmp = path.string() + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create " + tmp + ": " + std::strerror(errno));
+  std::string tmp = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create a temp file beside " + path.string() + ": " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status(StatusCode::kUnavailable, "cannot " + what + " " + path.string() + ": " + std::strerror(err));
+  };
+  if (::fchmod(fd, mode) != 0) return fail("set the mode of");
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status(StatusCode::kUnavailable, "cannot write " + tmp + ": " + std::strerror(err));
-    }
+    if (n <= 0) return fail("write");
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::fsync(fd) != 0) return fail("sync");
+  if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     return Status(StatusCode::kUnavailable, "cannot write " + path.string() + ": " + std::strerror(err));
@@ -70,7 +75,8 @@ StatusOr<fs::path> PrepareDevDir(const fs::path& dir_in) {
   std::error_code ec;
   const fs::path dir = fs::absolute(dir_in, ec);
   if (ec) return Status(StatusCode::kInvalidArgument, "bad --dir " + dir_in.string() + ": " + ec.message());
-  fs::create_directories(dir, ec);
+  // Owner-only: the store and the master key live here.
+  if (fs::create_directories(dir, ec) && !ec) fs::permissions(dir, fs::perms::owner_all, ec);
   if (ec) return Status(StatusCode::kUnavailable, "cannot create " + dir.string() + ": " + ec.message());
 
   tls::DevPkiPaths pki;

@@ -3,7 +3,6 @@
 #include <thread>
 
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 
 namespace ses::daemon {
@@ -24,9 +23,15 @@ std::string HostOf(const std::string& listen) {
 
 }  // namespace
 
+static size_t WorkerCount(int configured) {
+  if (configured > 0) return static_cast<size_t>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 GrpcServer::GrpcServer(Engine& engine, CallObserver& observer, GrpcServerOptions options)
     : options_(std::move(options)),
-      crypto_(engine, options_.limits, observer),
+      workers_(WorkerCount(options_.workers), options_.max_queued),
+      crypto_(engine, options_.limits, observer, workers_),
       diagnostics_(observer) {}
 
 GrpcServer::~GrpcServer() {
@@ -46,11 +51,6 @@ Status GrpcServer::Start(std::shared_ptr<grpc::ServerCredentials> credentials) {
   builder.SetMaxReceiveMessageSize(ReceiveLimit(options_.limits.max_message_bytes));
   builder.SetMaxSendMessageSize(-1);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
-  const int workers =
-      options_.workers > 0 ? options_.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  grpc::ResourceQuota quota("sesd");
-  quota.SetMaxThreads(workers + 2);  // callback work plus gRPC's own pollers
-  builder.SetResourceQuota(quota);
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
     server_.reset();

@@ -24,7 +24,8 @@ struct GrpcServerOptions {
   std::string listen = "127.0.0.1:7443";
   ServiceLimits limits;
   int max_concurrent_streams = 100;  // per connection
-  int workers = 0;                   // 0: number of cores
+  int workers = 0;                   // worker pool threads; 0: number of cores
+  size_t max_queued = 1024;          // tasks waiting for a worker before calls are refused
 };
 
 class GrpcServer {
@@ -45,6 +46,7 @@ class GrpcServer {
 
  private:
   GrpcServerOptions options_;
+  WorkerPool workers_;  // outlives the server: calls in flight finish on it
   CryptoService crypto_;
   DiagnosticsService diagnostics_;
   std::unique_ptr<grpc::Server> server_;

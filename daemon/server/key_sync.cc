@@ -18,6 +18,19 @@ std::string Join(const std::vector<std::string>& lines) {
   return out;
 }
 
+// Whether `versions` holds one that the stored list (one per line) lacks.
+bool HasVersionsNotIn(const std::vector<std::string>& versions, const std::string& stored) {
+  std::set<std::string> known;
+  size_t start = 0;
+  for (size_t nl; (nl = stored.find('\n', start)) != std::string::npos; start = nl + 1) {
+    known.insert(stored.substr(start, nl - start));
+  }
+  for (const auto& v : versions) {
+    if (known.count(v) == 0) return true;
+  }
+  return false;
+}
+
 std::string Describe(const KeyringConfig& k) {
   std::string out = std::string("mode=") + (k.mode == KeyringMode::kAll ? "all" : "any") +
                     "\nsuite=" + std::string(SuiteName(k.suite_id)) + "\nframe_size=" + std::to_string(k.frame_size) +
@@ -50,13 +63,18 @@ Status KeySync::Publish() {
 
 StatusOr<int> KeySync::Poll() {
   int changed = 0;
+  Status first_error;
   std::set<std::string> done;
   for (const auto& keyring : engine_.keyrings()) {
     for (const auto& uri : keyring.key_uris) {
       const std::string identity = Identity(uri);
       if (!done.insert(identity).second) continue;
+      // One unreachable provider must not stop the others' versions.
       auto moved = SyncKey(identity, uri);
-      if (!moved.ok()) return moved.status();
+      if (!moved.ok()) {
+        if (first_error.ok()) first_error = moved.status().WithContext(identity);
+        continue;
+      }
       if (*moved) ++changed;
     }
   }
@@ -65,6 +83,7 @@ StatusOr<int> KeySync::Poll() {
     Log(LogLevel::kInfo, "master key versions changed; new messages use the current versions",
         {{"keys", std::to_string(changed)}});
   }
+  if (!first_error.ok()) return first_error;
   return changed;
 }
 
@@ -79,8 +98,9 @@ StatusOr<bool> KeySync::SyncKey(const std::string& identity, const std::string& 
   auto record = store_->Get(kVersionsNs, identity);
   if (!record.ok() && record.status().code() != StatusCode::kNotFound) return record.status();
   uint64_t version = record.ok() ? record->version : 0;
-  // The provider knows versions the store does not: record them.
-  if (!record.ok() || (record->value != listed && listed.size() > record->value.size())) {
+  // The provider knows versions the store does not: record them. (A node
+  // whose provider lags behind the store never writes an older list.)
+  if (!record.ok() || HasVersionsNotIn(*versions, record->value)) {
     auto put = store_->Put(kVersionsNs, identity, listed, version);
     if (put.ok()) {
       version = *put;

@@ -33,7 +33,9 @@ class KeySync {
 
   // Records the keyrings and current versions; run once at start-up.
   Status Publish();
-  // Returns the number of master keys whose versions changed.
+  // Returns the number of master keys whose versions changed. A key whose
+  // provider or record cannot be read is skipped (the others still sync)
+  // and the first such error is returned.
   StatusOr<int> Poll();
 
  private:

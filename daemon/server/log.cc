@@ -23,8 +23,9 @@ spdlog::level::level_enum ToSpd(LogLevel level) {
   return spdlog::level::info;
 }
 
-// Escapes control characters, quotes and backslashes (valid in JSON strings
-// and unambiguous in text), and caps the length.
+// Escapes control characters, quotes, backslashes and every non-ASCII byte
+// (as \u00XX: the line stays valid JSON even when a client sent bytes that
+// are not UTF-8), and caps the length.
 void AppendEscaped(std::string& out, std::string_view value) {
   const bool capped = value.size() > kMaxValueBytes;
   if (capped) value = value.substr(0, kMaxValueBytes);
@@ -33,7 +34,7 @@ void AppendEscaped(std::string& out, std::string_view value) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c < 0x20 || c >= 0x7f) {  // controls, and bytes that may not be UTF-8
       out += "\\u00";
       out += kHex[c >> 4];
       out += kHex[c & 15];

@@ -4,12 +4,15 @@ namespace ses::daemon {
 
 ReadinessProbe::ReadinessProbe(std::vector<NamedKeyProvider> providers, std::shared_ptr<Store> store,
                                std::chrono::milliseconds interval, Listener listener)
-    : providers_(std::move(providers)), store_(std::move(store)), interval_(interval),
-      listener_(std::move(listener)) {}
+    : providers_(std::move(providers)), store_(std::move(store)), listener_(std::move(listener)),
+      periodic_(interval, [this] { Refresh(); }) {}
 
-ReadinessProbe::~ReadinessProbe() { Stop(); }
+void ReadinessProbe::Start() {
+  Refresh();
+  periodic_.Start();
+}
 
-std::vector<telemetry::ReadinessCheck> ReadinessProbe::Evaluate() {
+void ReadinessProbe::Refresh() {
   std::vector<telemetry::ReadinessCheck> checks;
   if (store_) {
     Status s = store_->Health();
@@ -19,46 +22,26 @@ std::vector<telemetry::ReadinessCheck> ReadinessProbe::Evaluate() {
     Status s = provider->Health();
     checks.push_back({"provider/" + name, s.ok(), s.ok() ? "" : s.ToString()});
   }
-  return checks;
-}
-
-void ReadinessProbe::Start() {
-  auto checks = Evaluate();
   bool ready = true;
   for (const auto& c : checks) ready = ready && c.ok;
-  {
-    std::lock_guard lock(mu_);
-    last_ = std::move(checks);
-  }
+  // Under the lock, so a result computed before SetDraining can never be
+  // published after it: shutdown has the last word.
+  std::lock_guard lock(mu_);
+  if (draining_) return;
+  last_ = std::move(checks);
   if (listener_) listener_(ready);
-  thread_ = std::thread([this] { Loop(); });
 }
 
-void ReadinessProbe::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void ReadinessProbe::SetDraining() {
+  std::lock_guard lock(mu_);
+  draining_ = true;
+  last_.push_back({"draining", false, "shutting down: finishing the calls in flight"});
+  if (listener_) listener_(false);
 }
 
 std::vector<telemetry::ReadinessCheck> ReadinessProbe::Last() const {
   std::lock_guard lock(mu_);
   return last_;
-}
-
-void ReadinessProbe::Loop() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
-    lock.unlock();
-    auto checks = Evaluate();
-    bool ready = true;
-    for (const auto& c : checks) ready = ready && c.ok;
-    if (listener_) listener_(ready);
-    lock.lock();
-    last_ = std::move(checks);
-  }
 }
 
 }  // namespace ses::daemon

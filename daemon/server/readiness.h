@@ -1,20 +1,20 @@
 // ReadinessProbe: whether this node can serve. Checks that the store answers
-// and that every key provider answers its health probe. Probes run on the
-// probe's own thread once per interval, so /readyz and gRPC health never
+// and that every key provider answers its health probe. Probes run on a
+// thread of their own once per interval, so /readyz and gRPC health never
 // wait on an HSM or KMS, and a hung probe never blocks signal handling.
+// Once draining (shutdown), the node reports not ready for good.
 //
-// Thread safety: Last() from any thread; Start/Stop from one.
+// Thread safety: Last() and SetDraining() from any thread; Start/Stop from one.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
+#include "server/periodic.h"
 #include "ses/engine.h"
 #include "ses/store.h"
 #include "telemetry/telemetry.h"
@@ -28,26 +28,23 @@ class ReadinessProbe {
 
   ReadinessProbe(std::vector<NamedKeyProvider> providers, std::shared_ptr<Store> store,
                  std::chrono::milliseconds interval, Listener listener);
-  ~ReadinessProbe();
 
   // Evaluates once synchronously, then keeps evaluating on a thread.
   void Start();
-  void Stop();
+  void Stop() { periodic_.Stop(); }
+  void SetDraining();
   std::vector<telemetry::ReadinessCheck> Last() const;
 
  private:
-  std::vector<telemetry::ReadinessCheck> Evaluate();
-  void Loop();
+  void Refresh();
 
   const std::vector<NamedKeyProvider> providers_;
   const std::shared_ptr<Store> store_;
-  const std::chrono::milliseconds interval_;
   const Listener listener_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;                              // guarded by mu_
-  std::vector<telemetry::ReadinessCheck> last_;   // guarded by mu_
-  std::thread thread_;
+  std::vector<telemetry::ReadinessCheck> last_;  // guarded by mu_
+  bool draining_ = false;                       // guarded by mu_
+  Periodic periodic_;
 };
 
 }  // namespace ses::daemon

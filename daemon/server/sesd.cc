@@ -1,10 +1,10 @@
 #include "server/sesd.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -16,6 +16,7 @@
 #include "server/instrumented_provider.h"
 #include "server/key_sync.h"
 #include "server/log.h"
+#include "server/periodic.h"
 #include "server/readiness.h"
 #include "ses/config.h"
 #include "telemetry/sesd_metrics.h"
@@ -37,28 +38,37 @@ int StartupFailure(const Status& status) {
   return 1;
 }
 
-// Writes `text` and a newline through a temp file renamed into place, so a
-// reader never sees half of it.
+// Writes `text` and a newline through a new temp file (mkstemp) renamed
+// into place, so a reader never sees half of it and no existing file or link
+// is ever opened.
 Status WriteEndpoint(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << "\n";
-    if (!out.flush()) return Status(StatusCode::kUnavailable, "cannot write " + tmp.string());
+  std::string tmp = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create a temp file beside " + path.string());
+  const std::string line = text + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (::close(fd) != 0 || !written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status(StatusCode::kUnavailable, "cannot write " + path.string());
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status(StatusCode::kUnavailable, "cannot write " + path.string() + ": " + ec.message());
   return Status();
 }
 
 StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Config& config, bool insecure_flag,
                                                                std::unique_ptr<tls::ServerTls>& tls) {
   if (config.server.insecure || insecure_flag) {
-    if (!insecure_flag) {
+    // Plaintext needs both the config and the flag, so neither a stray flag
+    // nor an edited file alone turns TLS off; and only on loopback.
+    if (!config.server.insecure || !insecure_flag) {
       return Status(StatusCode::kFailedPrecondition,
-                    config.Where("server", "insecure") +
-                        ": insecure = true also needs --insecure on the command line (plaintext listening)");
+                    insecure_flag ? config.path + ": --insecure also needs [server] insecure = true (and no [tls])"
+                                  : config.Where("server", "insecure") +
+                                        ": insecure = true also needs --insecure on the command line");
+    }
+    const std::string& host = config.server.listen.host;
+    if (host != "127.0.0.1" && host != "::1" && host != "localhost") {
+      return Status(StatusCode::kFailedPrecondition,
+                    "plaintext listening is allowed on loopback only (127.0.0.1, ::1, localhost), not " + host);
     }
     Log(LogLevel::kWarn, "listening WITHOUT TLS (--insecure): traffic and keys cross the network in clear");
     return grpc::InsecureServerCredentials();
@@ -138,6 +148,7 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
   server_options.listen = config.server.listen.ToString();
   server_options.limits.max_message_bytes = config.server.max_message_bytes;
   server_options.limits.max_batch_items = config.server.max_batch_items;
+  server_options.limits.default_deadline = config.server.default_deadline;
   server_options.max_concurrent_streams = static_cast<int>(config.server.max_concurrent_streams);
   server_options.workers = static_cast<int>(config.server.workers);
   GrpcServer server(engine, reporter, server_options);
@@ -185,9 +196,14 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
        {"metrics", metrics_url},
        {"keyrings", std::to_string(keyring_names.size())}});
 
-  auto next_poll = std::chrono::steady_clock::now() + config.store.poll_interval;
+  Periodic key_poll(std::chrono::duration_cast<std::chrono::milliseconds>(config.store.poll_interval), [&] {
+    if (auto polled = key_sync.Poll(); !polled.ok()) {
+      Log(LogLevel::kWarn, "key version poll failed", {{"error", polled.status().ToString()}});
+    }
+  });
+  key_poll.Start();
   for (;;) {
-    auto sig = signals.Wait(std::chrono::milliseconds(500));
+    auto sig = signals.Wait(std::chrono::seconds(60));
     if (sig == SIGHUP) {
       if (!tls) {
         Log(LogLevel::kInfo, "SIGHUP: nothing to reload (no TLS)");
@@ -200,18 +216,16 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
       continue;
     }
     if (sig) break;  // SIGTERM or SIGINT
-    if (std::chrono::steady_clock::now() >= next_poll) {
-      if (auto polled = key_sync.Poll(); !polled.ok()) {
-        Log(LogLevel::kWarn, "key version poll failed", {{"error", polled.status().ToString()}});
-      }
-      next_poll = std::chrono::steady_clock::now() + config.store.poll_interval;
-    }
   }
 
   const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config.server.grace_period);
   Log(LogLevel::kInfo, "draining: no new calls; calls in flight get the grace period",
       {{"grace_ms", std::to_string(grace.count())}});
+  // Not ready from here on (/readyz 503 "draining", ses_ready 0, gRPC health
+  // NOT_SERVING), so load balancers stop sending calls that would be refused.
   probe.Stop();
+  probe.SetDraining();
+  key_poll.Stop();
   server.Shutdown(grace);
   server.Wait();
   if (telemetry_server) telemetry_server->Stop();

@@ -1,278 +1,333 @@
 #include "service/crypto_service.h"
 
-#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <grpcpp/support/proto_buffer_writer.h>
 
 #include "server/status_map.h"
 #include "service/request_util.h"
 #include "service/stream_reactors.h"
+#include "service/wire_scan.h"
 
 namespace ses::daemon {
 namespace {
 
-// Finishes a unary call, reports it, and wipes the request and response
-// fields that held plaintext or key bytes once gRPC has sent the response
-// (gRPC frees the messages only after OnDone).
-class UnaryCall final : public grpc::ServerUnaryReactor {
+using WireBytes = std::vector<uint8_t, internal::ZeroisingAllocator<uint8_t>>;
+
+// Times a call, reports it to the observer, and finishes it on gRPC's
+// default reactor (the messages are the handler's own, so nothing is left
+// to do once gRPC has sent the response).
+class Call {
  public:
-  UnaryCall(CallObserver& observer, grpc::CallbackServerContext* ctx, std::string_view method)
-      : observer_(observer), ctx_(ctx), start_(Clock::now()) {
+  Call(CallObserver& observer, grpc::CallbackServerContext* ctx, std::string_view method)
+      : observer_(observer), ctx_(ctx), reactor_(ctx->DefaultReactor()), start_(Clock::now()) {
     record_.method = method;
     observer_.OnCallStarted();
   }
 
-  void set_keyring(std::string_view keyring) { record_.keyring = keyring; }
+  void set_keyring(std::string_view keyring) { keyring_ = keyring; }
   void set_items(size_t ok, size_t failed) {
     record_.items_ok = ok;
     record_.items_failed = failed;
   }
-  // Runs after the response is sent, before the messages are freed.
-  void WipeOnDone(std::function<void()> wipe) { wipe_ = std::move(wipe); }
+  Clock::time_point start() const { return start_; }
+  grpc::CallbackServerContext& ctx() const { return *ctx_; }
 
-  void Done(const Status& status, size_t bytes_in, size_t bytes_out) {
-    status_ = status;
-    record_.status = &status_;
+  grpc::ServerUnaryReactor* Finish(const Status& status, size_t bytes_in, size_t bytes_out) {
+    record_.status = &status;
+    record_.keyring = keyring_;
     record_.bytes_in = bytes_in;
     record_.bytes_out = bytes_out;
     record_.duration = Clock::now() - start_;
     if (!status.ok()) record_.peer = ctx_->peer();  // for the failure log line only
     observer_.OnCall(record_);
-    Finish(ToGrpc(status));
-  }
-
-  void OnDone() override {
-    if (wipe_) wipe_();
-    delete this;
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    reactor->Finish(ToGrpc(status));
+    return reactor;
   }
 
  private:
   CallObserver& observer_;
   grpc::CallbackServerContext* ctx_;
+  grpc::ServerUnaryReactor* reactor_;
   Clock::time_point start_;
+  std::string keyring_;
   CallRecord record_;
-  Status status_;
-  std::function<void()> wipe_;
 };
+
+// The request's bytes in one piece: the slice itself when gRPC received it
+// as one (the usual case), else a copy in `scratch`.
+StatusOr<std::span<const uint8_t>> Contiguous(const grpc::ByteBuffer& buffer, std::vector<grpc::Slice>& slices,
+                                              WireBytes& scratch) {
+  if (!buffer.Dump(&slices).ok()) return Status(StatusCode::kInvalidArgument, "malformed request");
+  if (slices.size() == 1) return std::span<const uint8_t>(slices[0].begin(), slices[0].size());
+  scratch.clear();
+  scratch.reserve(buffer.Length());
+  for (const auto& slice : slices) scratch.insert(scratch.end(), slice.begin(), slice.end());
+  return std::span<const uint8_t>(scratch);
+}
+
+// Checks the wire bytes (the context's size, or a batch's counts), then
+// parses them into `message`.
+template <typename Message, typename Check>
+Status ParseChecked(const grpc::ByteBuffer& buffer, WireBytes& scratch, Message& message, Check check) {
+  std::vector<grpc::Slice> slices;
+  auto wire = Contiguous(buffer, slices, scratch);
+  if (!wire.ok()) return wire.status();
+  if (Status s = check(*wire); !s.ok()) return s;
+  if (!message.ParseFromArray(wire->data(), static_cast<int>(wire->size()))) {
+    return Status(StatusCode::kInvalidArgument, "malformed request");
+  }
+  return Status();
+}
+
+template <typename Message>
+Status Serialize(const Message& message, grpc::ByteBuffer* out) {
+  bool own = false;
+  grpc::Status s = grpc::SerializationTraits<Message>::Serialize(message, out, &own);
+  return s.ok() ? Status() : Status(StatusCode::kInternal, "cannot serialize the response");
+}
+
+// Fields that held plaintext or key bytes, wiped once the response is out.
+void WipeSecrets(v1::EncryptRequest& req, v1::EncryptResponse&) { Wipe(*req.mutable_plaintext()); }
+void WipeSecrets(v1::DecryptRequest&, v1::DecryptResponse& resp) { Wipe(*resp.mutable_plaintext()); }
+void WipeSecrets(v1::ReEncryptRequest&, v1::ReEncryptResponse&) {}
+void WipeSecrets(v1::GenerateDataKeyRequest&, v1::GenerateDataKeyResponse& resp) { Wipe(*resp.mutable_data_key()); }
+void WipeSecrets(v1::DecryptDataKeyRequest&, v1::DecryptDataKeyResponse& resp) { Wipe(*resp.mutable_data_key()); }
+void WipeSecrets(v1::BatchEncryptRequest& req, v1::BatchEncryptResponse&) {
+  for (auto& item : *req.mutable_items()) Wipe(*item.mutable_plaintext());
+}
+void WipeSecrets(v1::BatchDecryptRequest&, v1::BatchDecryptResponse& resp) {
+  for (auto& result : *resp.mutable_results()) {
+    if (result.has_data()) Wipe(*result.mutable_data());
+  }
+}
 
 // Ciphertexts may exceed the plaintext limit by their header and tags.
 size_t CiphertextLimit(size_t max_message_bytes) { return max_message_bytes + (1u << 20); }
 
 // The engine writes into a reused per-thread buffer; copying out of it keeps
-// the hot path free of per-call vector allocations.
+// the hot path free of per-call vector allocations. Wiped after each use.
 std::vector<uint8_t>& ThreadBuffer() {
   thread_local std::vector<uint8_t> buffer;
   return buffer;
 }
 
-void SetBytes(std::string* field, const std::vector<uint8_t>& bytes) {
+WireBytes& ThreadScratch() {
+  thread_local WireBytes scratch;
+  return scratch;
+}
+
+void TakeBytes(std::string* field, std::vector<uint8_t>& bytes) {
   field->assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  internal::Cleanse(bytes.data(), bytes.size());
+  bytes.clear();
 }
 
-// Copies plaintext out of the thread buffer and wipes the buffer.
-void MovePlaintext(std::string* field, std::vector<uint8_t>& plaintext) {
-  SetBytes(field, plaintext);
-  internal::Cleanse(plaintext.data(), plaintext.size());
-  plaintext.clear();
-}
-
-ses::v1::ItemError* ItemErrorFor(const Status& status, ses::v1::ItemError* error) {
+void ItemErrorFor(const Status& status, v1::ItemError* error) {
   error->set_code(static_cast<int32_t>(status.code()));
   error->set_message(status.message());
-  return error;
 }
 
 }  // namespace
 
-CryptoService::CryptoService(Engine& engine, ServiceLimits limits, CallObserver& observer)
-    : engine_(engine), limits_(limits), observer_(observer) {}
+CryptoService::CryptoService(Engine& engine, ServiceLimits limits, CallObserver& observer, WorkerPool& workers)
+    : engine_(engine), limits_(limits), observer_(observer), workers_(workers) {}
 
-grpc::ServerUnaryReactor* CryptoService::Encrypt(grpc::CallbackServerContext* ctx, const v1::EncryptRequest* req,
-                                                 v1::EncryptResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "Encrypt");
-  call->set_keyring(req->keyring());
-  call->WipeOnDone([req] { Wipe(req->plaintext()); });
-  Status status;
-  if (req->plaintext().size() > limits_.max_message_bytes) {
-    status = TooLarge("plaintext", req->plaintext().size(), limits_.max_message_bytes, "EncryptStream");
-  } else {
-    std::vector<uint8_t>& out = ThreadBuffer();
-    status = engine_.EncryptTo(req->keyring(), ToContext(req->context()), AsBytes(req->plaintext()), out);
-    if (status.ok()) SetBytes(resp->mutable_ciphertext(), out);
-  }
-  call->Done(status, req->plaintext().size(), resp->ciphertext().size());
-  return call;
-}
-
-grpc::ServerUnaryReactor* CryptoService::Decrypt(grpc::CallbackServerContext* ctx, const v1::DecryptRequest* req,
-                                                 v1::DecryptResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "Decrypt");
-  call->WipeOnDone([resp] { Wipe(resp->plaintext()); });
-  Status status;
-  if (req->ciphertext().size() > CiphertextLimit(limits_.max_message_bytes)) {
-    status = TooLarge("ciphertext", req->ciphertext().size(), CiphertextLimit(limits_.max_message_bytes),
-                      "DecryptStream");
-  } else {
-    std::vector<uint8_t>& out = ThreadBuffer();
-    status = engine_.DecryptTo(AsBytes(req->ciphertext()), ToContext(req->context()), out);
-    if (status.ok()) MovePlaintext(resp->mutable_plaintext(), out);
-  }
-  call->Done(status, req->ciphertext().size(), resp->plaintext().size());
-  return call;
-}
-
-grpc::ServerUnaryReactor* CryptoService::ReEncrypt(grpc::CallbackServerContext* ctx,
-                                                   const v1::ReEncryptRequest* req, v1::ReEncryptResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "ReEncrypt");
-  call->set_keyring(req->keyring());
-  Status status;
-  const auto ciphertext = AsBytes(req->ciphertext());
-  if (ciphertext.size() > CiphertextLimit(limits_.max_message_bytes)) {
-    status = TooLarge("ciphertext", ciphertext.size(), CiphertextLimit(limits_.max_message_bytes),
-                      "DecryptStream then EncryptStream");
-  } else {
-    // The caller must know the context, as for Decrypt: the header is
-    // authenticated and its context compared, with Decrypt's errors.
-    auto key = engine_.DecryptDataKey(ciphertext, ToContext(req->context()));
-    if (!key.ok()) {
-      status = key.status();
-    } else {
-      auto rewrapped = engine_.ReEncrypt(ciphertext, req->keyring());
-      status = rewrapped.status();
-      if (status.ok()) SetBytes(resp->mutable_ciphertext(), *rewrapped);
-    }
-  }
-  call->Done(status, ciphertext.size(), resp->ciphertext().size());
-  return call;
-}
-
-grpc::ServerUnaryReactor* CryptoService::GenerateDataKey(grpc::CallbackServerContext* ctx,
-                                                         const v1::GenerateDataKeyRequest* req,
-                                                         v1::GenerateDataKeyResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "GenerateDataKey");
-  call->set_keyring(req->keyring());
-  call->WipeOnDone([resp] { Wipe(resp->data_key()); });
-  auto grant = engine_.GenerateDataKey(req->keyring(), ToContext(req->context()));
-  Status status = grant.status();
-  if (status.ok()) {
-    resp->set_data_key(reinterpret_cast<const char*>(grant->data_key.data()), grant->data_key.size());
-    SetBytes(resp->mutable_encrypted_key(), grant->encrypted_key);
-  }
-  call->Done(status, 0, resp->encrypted_key().size());
-  return call;
-}
-
-grpc::ServerUnaryReactor* CryptoService::DecryptDataKey(grpc::CallbackServerContext* ctx,
-                                                        const v1::DecryptDataKeyRequest* req,
-                                                        v1::DecryptDataKeyResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "DecryptDataKey");
-  call->WipeOnDone([resp] { Wipe(resp->data_key()); });
-  Status status;
-  if (req->encrypted_key().size() > CiphertextLimit(limits_.max_message_bytes)) {
-    status = TooLarge("encrypted_key", req->encrypted_key().size(), CiphertextLimit(limits_.max_message_bytes),
-                      "only the message header");
-  } else {
-    auto key = engine_.DecryptDataKey(AsBytes(req->encrypted_key()), ToContext(req->context()));
-    status = key.status();
-    if (status.ok()) resp->set_data_key(reinterpret_cast<const char*>(key->data()), key->size());
-  }
-  call->Done(status, req->encrypted_key().size(), 0);
-  return call;
-}
-
-grpc::ServerUnaryReactor* CryptoService::BatchEncrypt(grpc::CallbackServerContext* ctx,
-                                                      const v1::BatchEncryptRequest* req,
-                                                      v1::BatchEncryptResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "BatchEncrypt");
-  call->set_keyring(req->keyring());
-  call->WipeOnDone([req] {
-    for (const auto& item : req->items()) Wipe(item.plaintext());
+template <typename Request, typename Response, typename Fn>
+grpc::ServerUnaryReactor* CryptoService::Unary(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp,
+                                               std::string_view method, Fn fn) {
+  Call call(observer_, ctx, method);
+  Request request;
+  Response response;
+  const WireLimits wire_limits{0};
+  Status status = ParseChecked(*req, ThreadScratch(), request, [&](std::span<const uint8_t> wire) {
+    return ScanContextMap(wire, /*context_field=*/2, wire_limits);
   });
-  Status status;
-  size_t ok = 0, failed = 0, bytes_in = 0, bytes_out = 0;
-  if (static_cast<size_t>(req->items_size()) > limits_.max_batch_items) {
-    status = Status(StatusCode::kResourceExhausted,
-                    "batch has " + std::to_string(req->items_size()) + " items; at most " +
-                        std::to_string(limits_.max_batch_items) + " (server.max_batch_items): split it");
-  } else {
+  if (status.ok()) status = fn(request, response, call);
+  if (status.ok()) status = Serialize(response, resp);
+  WipeSecrets(request, response);
+  ThreadScratch().clear();
+  return call.Finish(status, req->Length(), status.ok() ? resp->Length() : 0);
+}
+
+grpc::ServerUnaryReactor* CryptoService::Encrypt(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp) {
+  return Unary<v1::EncryptRequest, v1::EncryptResponse>(
+      ctx, req, resp, "Encrypt", [this](const v1::EncryptRequest& r, v1::EncryptResponse& out, Call& call) {
+        call.set_keyring(r.keyring());
+        if (r.plaintext().size() > limits_.max_message_bytes) {
+          return TooLarge("plaintext", r.plaintext().size(), limits_.max_message_bytes, "EncryptStream");
+        }
+        auto context = ToContext(r.context());
+        if (!context.ok()) return context.status();
+        std::vector<uint8_t>& buffer = ThreadBuffer();
+        Status s = engine_.EncryptTo(r.keyring(), *context, AsBytes(r.plaintext()), buffer);
+        if (s.ok()) TakeBytes(out.mutable_ciphertext(), buffer);
+        return s;
+      });
+}
+
+grpc::ServerUnaryReactor* CryptoService::Decrypt(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp) {
+  return Unary<v1::DecryptRequest, v1::DecryptResponse>(
+      ctx, req, resp, "Decrypt", [this](const v1::DecryptRequest& r, v1::DecryptResponse& out, Call&) {
+        const size_t limit = CiphertextLimit(limits_.max_message_bytes);
+        if (r.ciphertext().size() > limit) return TooLarge("ciphertext", r.ciphertext().size(), limit, "DecryptStream");
+        auto context = ToContext(r.context());
+        if (!context.ok()) return context.status();
+        std::vector<uint8_t>& buffer = ThreadBuffer();
+        Status s = engine_.DecryptTo(AsBytes(r.ciphertext()), *context, buffer);
+        if (s.ok()) TakeBytes(out.mutable_plaintext(), buffer);
+        return s;
+      });
+}
+
+grpc::ServerUnaryReactor* CryptoService::ReEncrypt(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp) {
+  return Unary<v1::ReEncryptRequest, v1::ReEncryptResponse>(
+      ctx, req, resp, "ReEncrypt", [this](const v1::ReEncryptRequest& r, v1::ReEncryptResponse& out, Call& call) {
+        call.set_keyring(r.keyring());
+        const auto ciphertext = AsBytes(r.ciphertext());
+        const size_t limit = CiphertextLimit(limits_.max_message_bytes);
+        if (ciphertext.size() > limit) {
+          return TooLarge("ciphertext", ciphertext.size(), limit, "ReEncrypt with the header only");
+        }
+        // The caller must know the context, as for Decrypt: the header is
+        // authenticated and its context compared, with Decrypt's errors.
+        auto context = ToContext(r.context());
+        if (!context.ok()) return context.status();
+        auto key = engine_.DecryptDataKey(ciphertext, *context);
+        if (!key.ok()) return key.status();
+        auto rewrapped = engine_.ReEncrypt(ciphertext, r.keyring());
+        if (!rewrapped.ok()) return rewrapped.status();
+        out.set_ciphertext(reinterpret_cast<const char*>(rewrapped->data()), rewrapped->size());
+        return Status();
+      });
+}
+
+grpc::ServerUnaryReactor* CryptoService::GenerateDataKey(grpc::CallbackServerContext* ctx, const Raw* req,
+                                                         Raw* resp) {
+  return Unary<v1::GenerateDataKeyRequest, v1::GenerateDataKeyResponse>(
+      ctx, req, resp, "GenerateDataKey",
+      [this](const v1::GenerateDataKeyRequest& r, v1::GenerateDataKeyResponse& out, Call& call) {
+        call.set_keyring(r.keyring());
+        auto context = ToContext(r.context());
+        if (!context.ok()) return context.status();
+        auto grant = engine_.GenerateDataKey(r.keyring(), *context);
+        if (!grant.ok()) return grant.status();
+        out.set_data_key(reinterpret_cast<const char*>(grant->data_key.data()), grant->data_key.size());
+        out.set_encrypted_key(reinterpret_cast<const char*>(grant->encrypted_key.data()),
+                              grant->encrypted_key.size());
+        return Status();
+      });
+}
+
+grpc::ServerUnaryReactor* CryptoService::DecryptDataKey(grpc::CallbackServerContext* ctx, const Raw* req,
+                                                        Raw* resp) {
+  return Unary<v1::DecryptDataKeyRequest, v1::DecryptDataKeyResponse>(
+      ctx, req, resp, "DecryptDataKey",
+      [this](const v1::DecryptDataKeyRequest& r, v1::DecryptDataKeyResponse& out, Call&) {
+        const size_t limit = CiphertextLimit(limits_.max_message_bytes);
+        if (r.encrypted_key().size() > limit) {
+          return TooLarge("encrypted_key", r.encrypted_key().size(), limit, "only the message header");
+        }
+        auto context = ToContext(r.context());
+        if (!context.ok()) return context.status();
+        auto key = engine_.DecryptDataKey(AsBytes(r.encrypted_key()), *context);
+        if (!key.ok()) return key.status();
+        out.set_data_key(reinterpret_cast<const char*>(key->data()), key->size());
+        return Status();
+      });
+}
+
+// A batch's messages and its call, owned by the task that runs it; every
+// copy of plaintext in it is wiped when it goes.
+template <typename Request, typename Response>
+struct BatchState {
+  BatchState(CallObserver& observer, grpc::CallbackServerContext* ctx, std::string_view method)
+      : call(observer, ctx, method) {}
+  ~BatchState() { WipeSecrets(request, response); }
+  Call call;
+  WireBytes wire;
+  Request request;
+  Response response;
+};
+
+template <typename Request, typename Response, typename ItemFn>
+grpc::ServerUnaryReactor* CryptoService::Batch(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp,
+                                               std::string_view method, ItemFn item_fn) {
+  auto state = std::make_shared<BatchState<Request, Response>>(observer_, ctx, method);
+  const size_t bytes_in = req->Length();
+  constexpr BatchKind kind =
+      std::is_same_v<Request, v1::BatchEncryptRequest> ? BatchKind::kEncrypt : BatchKind::kDecrypt;
+  const WireLimits wire_limits{limits_.max_batch_items};
+  // Checked here, on gRPC's thread: an oversize batch never reaches the pool.
+  Status parsed = ParseChecked(*req, state->wire, state->request, [&](std::span<const uint8_t> wire) {
+    return ScanBatchRequest(kind, wire, wire_limits);
+  });
+  state->wire = WireBytes();  // wiped: the request's bytes are parsed now
+  if (!parsed.ok()) return state->call.Finish(parsed, bytes_in, 0);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto work = [this, state, resp, bytes_in, item_fn] {
+    Call& call = state->call;
+    Request& request = state->request;
+    if constexpr (std::is_same_v<Request, v1::BatchEncryptRequest>) call.set_keyring(request.keyring());
+    Status status = CallAlive(call.ctx(), call.start(), limits_.default_deadline);
+    size_t ok = 0, failed = 0;
     std::vector<uint8_t>& out = ThreadBuffer();
-    resp->mutable_results()->Reserve(req->items_size());
-    for (int i = 0; i < req->items_size() && status.ok(); ++i) {
-      if ((i & 63) == 63) status = CallAlive(*ctx);
-      const auto& item = req->items(i);
-      bytes_in += item.plaintext().size();
-      Status item_status;
-      if (item.plaintext().size() > limits_.max_message_bytes) {
-        item_status = TooLarge("plaintext", item.plaintext().size(), limits_.max_message_bytes, "EncryptStream");
-      } else {
-        item_status = engine_.EncryptTo(req->keyring(), ToContext(item.context()), AsBytes(item.plaintext()), out);
-      }
-      auto* result = resp->add_results();
-      if (item_status.ok()) {
-        SetBytes(result->mutable_data(), out);
-        bytes_out += out.size();
+    state->response.mutable_results()->Reserve(request.items_size());
+    for (int i = 0; i < request.items_size() && status.ok(); ++i) {
+      if ((i & 63) == 63) status = CallAlive(call.ctx(), call.start(), limits_.default_deadline);
+      auto* result = state->response.add_results();
+      if (Status item = item_fn(request, i, out); item.ok()) {
+        TakeBytes(result->mutable_data(), out);
         ++ok;
       } else {
-        ItemErrorFor(item_status, result->mutable_error());
+        ItemErrorFor(item, result->mutable_error());
         ++failed;
       }
     }
-  }
-  if (!status.ok()) resp->Clear();
-  call->set_items(ok, failed);
-  call->Done(status, bytes_in, bytes_out);
-  return call;
+    if (status.ok()) status = Serialize(state->response, resp);
+    call.set_items(ok, failed);
+    call.Finish(status, bytes_in, status.ok() ? resp->Length() : 0);
+  };
+  if (!workers_.Post(std::move(work))) return state->call.Finish(Overloaded(), bytes_in, 0);
+  return reactor;
 }
 
-grpc::ServerUnaryReactor* CryptoService::BatchDecrypt(grpc::CallbackServerContext* ctx,
-                                                      const v1::BatchDecryptRequest* req,
-                                                      v1::BatchDecryptResponse* resp) {
-  auto* call = new UnaryCall(observer_, ctx, "BatchDecrypt");
-  call->WipeOnDone([resp] {
-    for (const auto& result : resp->results()) Wipe(result.data());
-  });
-  Status status;
-  size_t ok = 0, failed = 0, bytes_in = 0, bytes_out = 0;
-  if (static_cast<size_t>(req->items_size()) > limits_.max_batch_items) {
-    status = Status(StatusCode::kResourceExhausted,
-                    "batch has " + std::to_string(req->items_size()) + " items; at most " +
-                        std::to_string(limits_.max_batch_items) + " (server.max_batch_items): split it");
-  } else {
-    std::vector<uint8_t>& out = ThreadBuffer();
-    resp->mutable_results()->Reserve(req->items_size());
-    for (int i = 0; i < req->items_size() && status.ok(); ++i) {
-      if ((i & 63) == 63) status = CallAlive(*ctx);
-      const auto& item = req->items(i);
-      bytes_in += item.ciphertext().size();
-      Status item_status = engine_.DecryptTo(AsBytes(item.ciphertext()), ToContext(item.context()), out);
-      auto* result = resp->add_results();
-      if (item_status.ok()) {
-        bytes_out += out.size();
-        MovePlaintext(result->mutable_data(), out);
-        ++ok;
-      } else {
-        ItemErrorFor(item_status, result->mutable_error());
-        ++failed;
-      }
-    }
-  }
-  if (!status.ok()) {
-    for (const auto& result : resp->results()) Wipe(result.data());
-    resp->Clear();
-  }
-  call->set_items(ok, failed);
-  call->Done(status, bytes_in, bytes_out);
-  return call;
+grpc::ServerUnaryReactor* CryptoService::BatchEncrypt(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp) {
+  return Batch<v1::BatchEncryptRequest, v1::BatchEncryptResponse>(
+      ctx, req, resp, "BatchEncrypt", [this](const v1::BatchEncryptRequest& r, int i, std::vector<uint8_t>& out) {
+        const auto& item = r.items(i);
+        if (item.plaintext().size() > limits_.max_message_bytes) {
+          return TooLarge("plaintext", item.plaintext().size(), limits_.max_message_bytes, "EncryptStream");
+        }
+        auto context = ToContext(item.context());
+        if (!context.ok()) return context.status();
+        return engine_.EncryptTo(r.keyring(), *context, AsBytes(item.plaintext()), out);
+      });
+}
+
+grpc::ServerUnaryReactor* CryptoService::BatchDecrypt(grpc::CallbackServerContext* ctx, const Raw* req, Raw* resp) {
+  return Batch<v1::BatchDecryptRequest, v1::BatchDecryptResponse>(
+      ctx, req, resp, "BatchDecrypt", [this](const v1::BatchDecryptRequest& r, int i, std::vector<uint8_t>& out) {
+        const auto& item = r.items(i);
+        auto context = ToContext(item.context());
+        if (!context.ok()) return context.status();
+        return engine_.DecryptTo(AsBytes(item.ciphertext()), *context, out);
+      });
 }
 
 grpc::ServerBidiReactor<v1::EncryptStreamRequest, v1::StreamChunk>* CryptoService::EncryptStream(
     grpc::CallbackServerContext* ctx) {
-  return NewEncryptStreamReactor(ctx, engine_, limits_, observer_);
+  return NewEncryptStreamReactor(ctx, engine_, limits_, observer_, workers_);
 }
 
 grpc::ServerBidiReactor<v1::DecryptStreamRequest, v1::StreamChunk>* CryptoService::DecryptStream(
     grpc::CallbackServerContext* ctx) {
-  return NewDecryptStreamReactor(ctx, engine_, limits_, observer_);
+  return NewDecryptStreamReactor(ctx, engine_, limits_, observer_, workers_);
 }
 
 }  // namespace ses::daemon

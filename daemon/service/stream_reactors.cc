@@ -1,9 +1,13 @@
 #include "service/stream_reactors.h"
 
 #include <algorithm>
+#include <limits>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <grpcpp/alarm.h>
 
 #include "server/status_map.h"
 #include "service/request_util.h"
@@ -20,7 +24,9 @@ struct EncryptTraits {
   static constexpr bool kSecretOutput = false;  // ciphertext out
   static std::string_view Keyring(const Request& r) { return r.start().keyring(); }
   static StatusOr<EngineStream> Open(Engine& engine, const Request& r, Sink sink) {
-    return engine.NewEncryptStream(r.start().keyring(), ToContext(r.start().context()), std::move(sink));
+    auto context = ToContext(r.start().context());
+    if (!context.ok()) return context.status();
+    return engine.NewEncryptStream(r.start().keyring(), *context, std::move(sink));
   }
 };
 
@@ -32,7 +38,9 @@ struct DecryptTraits {
   static constexpr bool kSecretOutput = true;  // plaintext out
   static std::string_view Keyring(const Request&) { return {}; }
   static StatusOr<EngineStream> Open(Engine& engine, const Request& r, Sink sink) {
-    return engine.NewDecryptStream(ToContext(r.start().context()), std::move(sink));
+    auto context = ToContext(r.start().context());
+    if (!context.ok()) return context.status();
+    return engine.NewDecryptStream(*context, std::move(sink));
   }
 };
 
@@ -42,14 +50,21 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
 
  public:
   StreamReactor(grpc::CallbackServerContext* ctx, Engine& engine, const ServiceLimits& limits,
-                CallObserver& observer)
-      : ctx_(ctx), engine_(engine), limits_(limits), observer_(observer), start_(Clock::now()) {
+                CallObserver& observer, WorkerPool& workers)
+      : ctx_(ctx), engine_(engine), limits_(limits), observer_(observer), workers_(workers), start_(Clock::now()) {
     observer_.OnCallStarted();
+    ArmDefaultDeadline();
     this->StartRead(&request_);
   }
 
+  // The engine work runs on the pool; only one read or write is ever in
+  // flight, so the reactor's state is touched by one thread at a time.
   void OnReadDone(bool ok) override {
-    if (!ok) return EndOfInput();
+    if (!ok) return Post([this] { EndOfInput(); });
+    Post([this] { ProcessRequest(); });
+  }
+
+  void ProcessRequest() {
     Status status = Consume();
     if (Traits::kSecretInput) Wipe(request_.data());
     request_.Clear();
@@ -68,6 +83,11 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
   }
 
   void OnDone() override {
+    {
+      std::lock_guard lock(watchdog_->mu);
+      watchdog_->ctx = nullptr;  // a late alarm must not touch the finished call
+    }
+    alarm_.Cancel();
     ClearPending();
     CallRecord record;
     record.method = Traits::kMethod;
@@ -82,6 +102,25 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
   }
 
  private:
+  // A stream without a deadline from its client gets the server's default
+  // one: otherwise a client that stops reading (or writing) would hold the
+  // stream's buffers forever. gRPC enforces clients' own deadlines itself.
+  void ArmDefaultDeadline() {
+    if (limits_.default_deadline.count() <= 0 ||
+        ctx_->raw_deadline().tv_sec != std::numeric_limits<int64_t>::max()) {
+      return;
+    }
+    watchdog_->ctx = ctx_;
+    alarm_.Set(std::chrono::system_clock::now() + limits_.default_deadline, [watchdog = watchdog_](bool fired) {
+      std::lock_guard lock(watchdog->mu);
+      if (fired && watchdog->ctx != nullptr) watchdog->ctx->TryCancel();
+    });
+  }
+
+  void Post(std::function<void()> work) {
+    if (!workers_.Post(std::move(work))) Fail(Overloaded());
+  }
+
   Status Consume() {
     if (!stream_) {
       if (!request_.has_start()) {
@@ -104,7 +143,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
                                                         std::to_string(limits_.max_message_bytes) +
                                                         " (server.max_message_bytes): send smaller pieces");
     }
-    if (Status alive = CallAlive(*ctx_); !alive.ok()) return alive;
+    if (Status alive = CallAlive(*ctx_, start_, limits_.default_deadline); !alive.ok()) return alive;
     bytes_in_ += request_.data().size();
     return stream_->Write(AsBytes(request_.data()));
   }
@@ -150,30 +189,41 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
   Engine& engine_;
   const ServiceLimits limits_;
   CallObserver& observer_;
+  WorkerPool& workers_;
   Clock::time_point start_;
   std::string keyring_;
   std::string peer_;
   Request request_;
   v1::StreamChunk response_;
   typename Traits::EngineStream stream_;
-  std::vector<uint8_t> pending_;  // output not yet written; sent_ bytes of it are out
+  // Output not yet written (sent_ bytes of it are out). Zeroising: it holds
+  // plaintext in decrypt streams, and growth must not leave copies behind.
+  std::vector<uint8_t, internal::ZeroisingAllocator<uint8_t>> pending_;
   size_t sent_ = 0;
   bool finishing_ = false;
   Status final_status_;
   size_t bytes_in_ = 0;
   size_t bytes_out_ = 0;
+  struct Watchdog {
+    std::mutex mu;
+    grpc::CallbackServerContext* ctx = nullptr;  // null once the call is done
+  };
+  std::shared_ptr<Watchdog> watchdog_ = std::make_shared<Watchdog>();
+  grpc::Alarm alarm_;
 };
 
 }  // namespace
 
 grpc::ServerBidiReactor<v1::EncryptStreamRequest, v1::StreamChunk>* NewEncryptStreamReactor(
-    grpc::CallbackServerContext* ctx, Engine& engine, const ServiceLimits& limits, CallObserver& observer) {
-  return new StreamReactor<EncryptTraits>(ctx, engine, limits, observer);
+    grpc::CallbackServerContext* ctx, Engine& engine, const ServiceLimits& limits, CallObserver& observer,
+    WorkerPool& workers) {
+  return new StreamReactor<EncryptTraits>(ctx, engine, limits, observer, workers);
 }
 
 grpc::ServerBidiReactor<v1::DecryptStreamRequest, v1::StreamChunk>* NewDecryptStreamReactor(
-    grpc::CallbackServerContext* ctx, Engine& engine, const ServiceLimits& limits, CallObserver& observer) {
-  return new StreamReactor<DecryptTraits>(ctx, engine, limits, observer);
+    grpc::CallbackServerContext* ctx, Engine& engine, const ServiceLimits& limits, CallObserver& observer,
+    WorkerPool& workers) {
+  return new StreamReactor<DecryptTraits>(ctx, engine, limits, observer, workers);
 }
 
 }  // namespace ses::daemon

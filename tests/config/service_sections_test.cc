@@ -23,7 +23,7 @@ TEST_F(ServiceSectionsTest, DefaultsApplyWhenSectionsAreAbsent) {
   EXPECT_EQ(c->server.max_batch_items, 10000u);
   EXPECT_EQ(c->server.grace_period, seconds(20));
   EXPECT_FALSE(c->server.insecure);
-  EXPECT_EQ(c->server.default_deadline, milliseconds(0));
+  EXPECT_EQ(c->server.default_deadline, milliseconds(600000));
   EXPECT_FALSE(c->tls.enabled());
   EXPECT_FALSE(c->tls.mutual());
   EXPECT_TRUE(c->tls.key_file.empty());

@@ -57,7 +57,7 @@ struct ServerConfig {
   uint32_t max_batch_items = 10000;                      // items in one batch call
   std::chrono::seconds grace_period{20};                 // to finish calls on shutdown
   bool insecure = false;  // plaintext; sesd also requires --insecure
-  std::chrono::milliseconds default_deadline{0};         // 0: none
+  std::chrono::milliseconds default_deadline{600000};    // 10 min; 0: none
 };
 
 enum class TlsVersion { kTls12, kTls13 };
