@@ -276,17 +276,24 @@ std::optional<std::array<uint8_t, 32>> SessionPool::PinDigest(const SecretBytes&
 }
 
 Status SessionPool::Health() {
-  CK_SLOT_ID slot;
+  std::optional<CK_SLOT_ID> slot;
   {
     std::lock_guard lock(mu_);
-    if (open_ == nullptr) return OkStatus();
-    slot = open_->slot;
+    if (open_ != nullptr) slot = open_->slot;
+  }
+  if (!slot.has_value()) {
+    // Nothing open: not yet, or dropped after a failure such as the device
+    // going away. Look for the token as an opening would (no session, no
+    // login), so an outage shows here even while no session is open.
+    auto found = FindSlot(module_, selector_);
+    if (!found.ok()) return UnavailableError(found.status().message());
+    return OkStatus();
   }
   CK_TOKEN_INFO info{};
-  CK_RV r = module_.fn()->C_GetTokenInfo(slot, &info);
+  CK_RV r = module_.fn()->C_GetTokenInfo(*slot, &info);
   if (r != CKR_OK) return UnavailableError(CkrError("C_GetTokenInfo", r, Context()).message());
   if (!selector_.Matches(info)) {
-    return UnavailableError("pkcs11: slot " + std::to_string(slot) + " no longer holds " +
+    return UnavailableError("pkcs11: slot " + std::to_string(*slot) + " no longer holds " +
                             Context());
   }
   return OkStatus();

@@ -129,8 +129,10 @@ class SessionPool {
   // `pin` is asked only if the token has to be logged in.
   Status Run(const PinSource& pin, const std::function<Status(Lease&)>& op);
 
-  // kUnavailable unless C_GetTokenInfo on the open token's slot succeeds and
-  // still shows this token. OK if the token was never opened.
+  // kUnavailable unless the token answers: C_GetTokenInfo on the open
+  // token's slot succeeds and still shows this token, or, while nothing is
+  // open (never opened, or dropped after a failure), the token is found in
+  // the module's slot list. Opens no session and never logs in.
   Status Health();
 
   const std::string& label() const { return selector_.label; }

@@ -134,9 +134,13 @@ TEST_F(SesdE2eTest, StreamsQuarterGibibyteWithBoundedMemory) {
 
   // Bounded: far below the 256 MiB payload on both sides (the unary 10 MiB
   // test in the same processes accounts for most of what is there).
+  // Not under ASan: its quarantine of freed memory (256 MiB by default) and
+  // shadow pages alone exceed the bound, so plain builds check it.
+#if !defined(__SANITIZE_ADDRESS__)
   const size_t limit = size_t{128} << 20;
   EXPECT_LT(SelfPeakRssBytes(), limit) << "client peak RSS";
   EXPECT_LT(sesd_->PeakRssBytes(), limit) << "sesd peak RSS";
+#endif
 }
 
 TEST_F(SesdE2eTest, BatchWithBadItemsFailsOnlyThoseItems) {
