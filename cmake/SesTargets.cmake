@@ -45,12 +45,19 @@ function(ses_add_test)
     SES_TEST_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
     SES_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   ses_project_warnings(${T_NAME})
-  # A list inside PROPERTIES must keep its ';' escaped, or only the first label sticks.
-  string(REPLACE ";" "\\;" labels "${T_LABELS}")
   if(T_ENVIRONMENT)
-    gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${labels}" ENVIRONMENT "${T_ENVIRONMENT}")
+    gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT "${T_ENVIRONMENT}")
   else()
-    gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${labels}")
+    gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60)
+  endif()
+  # Labels are set by a script that CTest runs after the discovered tests are
+  # defined: a list passed through gtest_discover_tests' PROPERTIES loses all
+  # but its first element.
+  if(T_LABELS)
+    set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_labels.cmake)
+    file(WRITE ${labels_file}
+      "if(${T_NAME}_TESTS)\n  set_tests_properties(\${${T_NAME}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
   endif()
 endfunction()
 
