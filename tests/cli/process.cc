@@ -55,4 +55,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   return r;
 }
 
+ProcessResult RunSesctl(std::vector<std::string> args, const std::string& stdin_path) {
+  args.insert(args.begin(), kSesctl);
+  return RunProcess(args, stdin_path);
+}
+
 }  // namespace ses::testing

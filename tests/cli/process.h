@@ -17,4 +17,10 @@ struct ProcessResult {
 // Runs `argv` (argv[0] is a path) with stdin from `stdin_path` ("" = /dev/null).
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_path = "");
 
+// The sesctl this build made (ses_add_test defines SES_TEST_BIN_DIR).
+inline const std::string kSesctl = std::string(SES_TEST_BIN_DIR) + "/sesctl";
+
+// Runs kSesctl with `args` after it, stdin as for RunProcess.
+ProcessResult RunSesctl(std::vector<std::string> args, const std::string& stdin_path = "");
+
 }  // namespace ses::testing

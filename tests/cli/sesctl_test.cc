@@ -16,30 +16,29 @@
 namespace ses {
 namespace {
 
+using testing::kSesctl;
 using testing::ProcessResult;
 using testing::ReadFile;
-using testing::RunProcess;
+using testing::RunSesctl;
 using testing::TempDir;
 using testing::WriteFile;
-
-const std::string kSesctl = std::string(SES_TEST_BIN_DIR) + "/sesctl";
 
 class SesctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ProcessResult r = RunProcess({kSesctl, "init", dir_.Join("ses")});
+    ProcessResult r = RunSesctl({"init", dir_.Join("ses")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     config_ = dir_.Join("ses/ses.conf");
     WriteFile(dir_.Join("plain.txt"), plain_);
   }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& stdin_path = "") {
-    args.insert(args.begin(), {kSesctl, "--config", config_});
-    return RunProcess(args, stdin_path);
+    args.insert(args.begin(), {"--config", config_});
+    return RunSesctl(args, stdin_path);
   }
   ProcessResult RunWith(const std::string& config, std::vector<std::string> args) {
-    args.insert(args.begin(), {kSesctl, "--config", config});
-    return RunProcess(args);
+    args.insert(args.begin(), {"--config", config});
+    return RunSesctl(args);
   }
 
   // Encrypts plain.txt to `name` with context app=test.
@@ -73,14 +72,14 @@ TEST_F(SesctlTest, InitWritesAPrivateWorkingConfigAndRefusesToOverwrite) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(stat(dir_.Join("ses/master.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  ProcessResult again = RunProcess({kSesctl, "init", dir_.Join("ses")});
+  ProcessResult again = RunSesctl({"init", dir_.Join("ses")});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
 }
 
 TEST_F(SesctlTest, InitPrintsTheNextCommands) {
   TempDir other;
-  ProcessResult r = RunProcess({kSesctl, "init", other.Join("x")});
+  ProcessResult r = RunSesctl({"init", other.Join("x")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("encrypt --context"), std::string::npos);
   EXPECT_NE(r.out.find("decrypt --context"), std::string::npos);
@@ -89,13 +88,13 @@ TEST_F(SesctlTest, InitPrintsTheNextCommands) {
 
 TEST_F(SesctlTest, InitWithAKeyUriUsesThatKey) {
   TempDir other;
-  ProcessResult r = RunProcess({kSesctl, "init", other.Join("x"), "--key-uri", "keyfile://" + dir_.Join("ses/master.key")});
+  ProcessResult r = RunSesctl({"init", other.Join("x"), "--key-uri", "keyfile://" + dir_.Join("ses/master.key")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(std::filesystem::exists(other.Join("x/master.key")));
   std::string other_config = other.Join("x/ses.conf");
   ProcessResult e = RunWith(other_config, {"encrypt", "--in", dir_.Join("plain.txt"), "--out", dir_.Join("o.ses")});
   ASSERT_EQ(e.exit_code, 0) << e.err;
-  ProcessResult bad = RunProcess({kSesctl, "init", other.Join("y"), "--key-uri", "keyfile://" + dir_.Join("nope.key")});
+  ProcessResult bad = RunSesctl({"init", other.Join("y"), "--key-uri", "keyfile://" + dir_.Join("nope.key")});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("nope.key"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(other.Join("y/ses.conf")));
@@ -307,12 +306,12 @@ TEST_F(SesctlTest, DeviceOutputIsWrittenInPlace) {
 }
 
 TEST_F(SesctlTest, UsageErrorsExitTwo) {
-  EXPECT_EQ(RunProcess({kSesctl}).exit_code, 2);
-  EXPECT_EQ(RunProcess({kSesctl, "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(RunSesctl({}).exit_code, 2);
+  EXPECT_EQ(RunSesctl({"frobnicate"}).exit_code, 2);
   ProcessResult r = Run({"encrypt", "--context", "novalue"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("expected KEY=VALUE"), std::string::npos);
-  EXPECT_EQ(RunProcess({kSesctl, "encrypt"}).exit_code, 1);  // no config
+  EXPECT_EQ(RunSesctl({"encrypt"}).exit_code, 1);  // no config
 }
 
 TEST_F(SesctlTest, NoCommandEverPrintsTheMasterKey) {

@@ -8,7 +8,6 @@
 #include "ses/client/client.h"
 #include "ses/client/local_encryptor.h"
 #include "ses/engine.h"
-#include "tls/credentials.h"
 #include "tls/dev_pki.h"
 
 namespace ses::client {
@@ -269,11 +268,8 @@ TEST_F(ClientServerTest, LocalEnvelopeMessagesInteroperateWithTheServer) {
 TEST(ClientTlsTest, MutualTlsWithTheDevPki) {
   testing::TempDir dir;
   tls::DevPkiPaths pki;
-  ASSERT_TRUE(tls::EnsureDevPki(dir.path(), &pki).ok());
-  auto server_tls = tls::ServerTls::Create({pki.server_cert, pki.server_key, pki.ca_cert, "1.2"});
-  ASSERT_TRUE(server_tls.ok()) << server_tls.status().ToString();
   InProcessServer server;
-  server.Start((*server_tls)->credentials());
+  server.StartWithDevPki(dir.path(), &pki);
   const std::string port = server.address().substr(server.address().rfind(':') + 1);
 
   ClientOptions o;

@@ -30,6 +30,15 @@ void InProcessServer::Start(std::shared_ptr<grpc::ServerCredentials> credentials
   address_ = server_->bound_address();
 }
 
+void InProcessServer::StartWithDevPki(const std::filesystem::path& dir, tls::DevPkiPaths* pki) {
+  Status s = tls::EnsureDevPki(dir, pki);
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  auto server_tls = tls::ServerTls::Create({pki->server_cert, pki->server_key, pki->ca_cert, "1.2"});
+  if (!server_tls.ok()) throw std::runtime_error(server_tls.status().ToString());
+  tls_ = std::move(server_tls).value();
+  Start(tls_->credentials());
+}
+
 client::ClientOptions InProcessServer::InsecureOptions() const {
   client::ClientOptions o;
   o.server = address_;

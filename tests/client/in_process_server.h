@@ -6,6 +6,7 @@
 // Thread safety: one test at a time; the server serves on gRPC's threads.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,8 @@
 #include "server/grpc_server.h"
 #include "ses/client/client.h"
 #include "test_env.h"
+#include "tls/credentials.h"
+#include "tls/dev_pki.h"
 
 namespace ses::testing {
 
@@ -25,6 +28,9 @@ class InProcessServer {
 
   // Starts with `credentials` (insecure when null) on 127.0.0.1:0.
   void Start(std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
+  // Starts with mutual TLS (1.2 and up) from the development PKI that
+  // tls::EnsureDevPki keeps in `dir`; its paths go to `pki` for the client.
+  void StartWithDevPki(const std::filesystem::path& dir, tls::DevPkiPaths* pki);
   const std::string& address() const { return address_; }
   Engine& engine() { return *engine_; }
   TestEnv& env() { return env_; }
@@ -39,6 +45,8 @@ class InProcessServer {
   TestEnv env_;
   std::unique_ptr<Engine> engine_;
   NullObserver observer_;
+  // Declared before server_: it must outlive every server using its credentials.
+  std::unique_ptr<tls::ServerTls> tls_;
   std::unique_ptr<daemon::GrpcServer> server_;
   std::string address_;
 };

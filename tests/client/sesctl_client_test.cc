@@ -12,28 +12,22 @@
 #include "in_process_server.h"
 #include "process.h"
 #include "ses/engine.h"
-#include "tls/credentials.h"
 #include "tls/dev_pki.h"
 
 namespace ses {
 namespace {
 
 using testing::InProcessServer;
+using testing::kSesctl;
 using testing::ProcessResult;
 using testing::ReadFile;
 using testing::RunProcess;
+using testing::RunSesctl;
 using testing::TempDir;
 using testing::WriteFile;
 
-const std::string kSesctl = std::string(SES_TEST_BIN_DIR) + "/sesctl";
-
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 int Lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
-
-ProcessResult Sesctl(std::vector<std::string> args, const std::string& stdin_path = "") {
-  args.insert(args.begin(), kSesctl);
-  return RunProcess(args, stdin_path);
-}
 
 struct UsageCase {
   std::vector<std::string> args;
@@ -91,7 +85,7 @@ TEST(SesctlClientFlagsTest, BadClientFlagsAreOneUsageError) {
       {{"--server", "h:1", "--insecure", "bench", "--context", "x"}, "expected KEY=VALUE"},
   };
   for (const auto& c : cases) {
-    ProcessResult r = Sesctl(c.args);
+    ProcessResult r = RunSesctl(c.args);
     std::string joined;
     for (const auto& a : c.args) joined += a + " ";
     EXPECT_EQ(r.exit_code, 2) << joined << "\n" << r.err;
@@ -105,7 +99,7 @@ TEST(SesctlClientFlagsTest, CommandOptionsAreNotTakenForGlobalFlags) {
   // --in is a prefix of --insecure and --key of --keyring: no abbreviations.
   TempDir dir;
   WriteFile(dir.Join("plain"), "hello");
-  ProcessResult r = Sesctl({"encrypt", "--in", dir.Join("plain"), "--keyring", "default"});
+  ProcessResult r = RunSesctl({"encrypt", "--in", dir.Join("plain"), "--keyring", "default"});
   EXPECT_EQ(r.exit_code, 1) << r.err;  // offline without a config: one operation error
   EXPECT_TRUE(Contains(r.err, "no configuration")) << r.err;
 }
@@ -114,19 +108,19 @@ TEST(SesctlClientFlagsTest, UnreachableServerIsOneOperationError) {
   TempDir dir;
   WriteFile(dir.Join("plain"), "hello");
   // Port 1 on loopback: nothing listens there in a test environment.
-  ProcessResult r = Sesctl({"--server", "127.0.0.1:1", "--insecure", "encrypt", "--in", dir.Join("plain"), "--out",
+  ProcessResult r = RunSesctl({"--server", "127.0.0.1:1", "--insecure", "encrypt", "--in", dir.Join("plain"), "--out",
                             dir.Join("sealed")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "sesctl: encrypt: sesd at 127.0.0.1:1 unavailable")) << r.err;
   EXPECT_EQ(Lines(r.err), 1) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.Join("sealed")));
-  r = Sesctl({"--server", "127.0.0.1:1", "--insecure", "bench", "--duration", "1"});
+  r = RunSesctl({"--server", "127.0.0.1:1", "--insecure", "bench", "--duration", "1"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "warm-up call failed")) << r.err;
 }
 
 TEST(SesctlClientFlagsTest, UsageNamesTheClientFlags) {
-  ProcessResult r = Sesctl({"--help"});
+  ProcessResult r = RunSesctl({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* part : {"--server HOST:PORT", "--dev DIR", "datakey generate", "bench --op", "--local"}) {
     EXPECT_TRUE(Contains(r.out, part)) << part;
@@ -142,8 +136,8 @@ class SesctlClientTest : public ::testing::Test {
   }
 
   ProcessResult Run(std::vector<std::string> args, const std::string& stdin_path = "") {
-    args.insert(args.begin(), {kSesctl, "--server", server_.address(), "--insecure"});
-    return RunProcess(args, stdin_path);
+    args.insert(args.begin(), {"--server", server_.address(), "--insecure"});
+    return RunSesctl(args, stdin_path);
   }
   // The same through a shell pipe, so sesctl's stdin is a pipe.
   ProcessResult RunPiped(const std::string& from, const std::string& args) {
@@ -410,17 +404,14 @@ TEST_F(SesctlClientTest, BenchPrintsASummaryAndJson) {
 TEST(SesctlDevTest, DevDirectoryGivesEndpointAndMutualTls) {
   TempDir dir;
   tls::DevPkiPaths pki;
-  ASSERT_TRUE(tls::EnsureDevPki(dir.path(), &pki).ok());
-  auto server_tls = tls::ServerTls::Create({pki.server_cert, pki.server_key, pki.ca_cert, "1.2"});
-  ASSERT_TRUE(server_tls.ok()) << server_tls.status().ToString();
   InProcessServer server;
-  server.Start((*server_tls)->credentials());
+  server.StartWithDevPki(dir.path(), &pki);
   WriteFile(dir.Join("endpoint"), server.address() + "\n");
   WriteFile(dir.Join("plain"), "dev mode");
-  ProcessResult r = RunProcess({kSesctl, "--dev", dir.path().string(), "encrypt", "--in", dir.Join("plain"), "--out",
-                                dir.Join("plain.ses")});
+  ProcessResult r =
+      RunSesctl({"--dev", dir.path().string(), "encrypt", "--in", dir.Join("plain"), "--out", dir.Join("plain.ses")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunProcess({kSesctl, "--dev", dir.path().string(), "decrypt", "--in", dir.Join("plain.ses")});
+  r = RunSesctl({"--dev", dir.path().string(), "decrypt", "--in", dir.Join("plain.ses")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "dev mode");
 }

@@ -1,33 +1,22 @@
-// Helpers for the loader tests: a Status matcher, scheme lookup that cannot
-// dereference an error, and a private temporary directory. Fixture paths come
-// from the build as SES_FIXTURE_* macros.
+// Helpers for the loader tests: the load-error matcher and scheme lookup that
+// cannot dereference an error; StatusIs and TempDir come from tests/support.
+// Fixture paths come from the build as SES_FIXTURE_* macros.
 #pragma once
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include <gmock/gmock.h>
 
 #include "ses/registry.h"
 #include "ses/status.h"
+#include "status_matchers.h"
+#include "test_env.h"
 
 namespace ses::loader_test {
 
-// Matches a Status with `code` whose message satisfies `message_matcher`.
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + std::string(StatusCodeName(code)) + " and a message that " +
-               ::testing::DescribeMatcher<std::string>(message_matcher)) {
-  if (arg.code() != code) {
-    *result_listener << "whose status is " << arg.ToString();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(message_matcher, arg.message(), result_listener);
-}
+using ::ses::testing::StatusIs;
+using ::ses::testing::TempDir;
 
 // What every failed Load says: kFailedPrecondition, naming the file and why.
 inline auto LoadErrorNaming(const std::string& file, const std::string& reason) {
@@ -41,26 +30,5 @@ inline std::string SchemeOwner(const Registry& registry, std::string_view scheme
   auto owner = registry.KeyProviderForScheme(scheme);
   return owner.ok() ? *owner : "error: " + owner.status().ToString();
 }
-
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ses-loader-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace ses::loader_test

@@ -33,7 +33,6 @@ struct RigOptions {
 
 inline const std::string kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
 inline const std::string kRigScript = std::string(SES_TEST_SOURCE_DIR) + "/scripts/softhsm-rig.sh";
-inline const std::string kSesctl = std::string(SES_TEST_BIN_DIR) + "/sesctl";
 inline const std::string kPkcs11Plugin = std::string(SES_TEST_PLUGIN_DIR) + "/ses_pkcs11.so";
 
 // True the first time it is called in a process, false after: the caller

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "sqlite_test_util.h"
+#include "status_matchers.h"
 
 namespace ses::store_test {
 namespace {
@@ -25,16 +26,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + std::string(StatusCodeName(code)) + " and a message that " +
-               ::testing::DescribeMatcher<std::string>(message_matcher)) {
-  if (arg.code() != code) {
-    *result_listener << "whose status is " << arg.ToString();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(message_matcher, arg.message(), result_listener);
-}
+using ::ses::testing::StatusIs;
 
 unsigned ModeOf(const std::string& path) {
   struct stat st {};

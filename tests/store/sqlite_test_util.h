@@ -1,9 +1,7 @@
-// Helpers for the store-sqlite tests: the real plugin through a Registry, a
-// private temporary directory, and a raw SQLite handle for looking at the
-// file from outside the store.
+// Helpers for the store-sqlite tests: the real plugin through a Registry and
+// a raw SQLite handle for looking at the file from outside the store. The
+// private temporary directory is tests/support's TempDir.
 #pragma once
-
-#include <stdlib.h>
 
 #include <sqlite3.h>
 
@@ -11,36 +9,17 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 
 #include "ses/registry.h"
 #include "ses/store.h"
+#include "test_env.h"
 
 namespace ses::store_test {
 
+using ::ses::testing::TempDir;
+
 inline const std::string kSqlitePluginPath =
     (std::filesystem::path(SES_TEST_PLUGIN_DIR) / "ses_store-sqlite.so").string();
-
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ses-store-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string Join(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A store-sqlite instance made by the real loader from the built plugin. The
 // Registry goes away at once: the store keeps its library loaded.

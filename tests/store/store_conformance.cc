@@ -9,6 +9,8 @@
 
 #include <gmock/gmock.h>
 
+#include "status_matchers.h"
+
 namespace ses::store_test {
 
 void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
@@ -29,18 +31,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-// Matches a Status (or a StatusOr's status()) with `code` and a message
-// that satisfies `message_matcher`.
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + std::string(StatusCodeName(code)) + " and a message that " +
-               ::testing::DescribeMatcher<std::string>(message_matcher)) {
-  if (arg.code() != code) {
-    *result_listener << "whose status is " << arg.ToString();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(message_matcher, arg.message(), result_listener);
-}
+using ::ses::testing::StatusIs;
 
 MATCHER_P(HasCode, code, "has code " + std::string(StatusCodeName(code))) {
   *result_listener << "whose status is " << arg.ToString();

@@ -14,11 +14,14 @@
 
 namespace ses::testing {
 
-// A fresh directory under the system temp dir, removed on destruction.
+// A fresh directory under the system temp dir, removed with everything in it
+// on destruction (so it cannot be copied).
 class TempDir {
  public:
   TempDir();
   ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
   std::string Join(const std::string& name) const { return (path_ / name).string(); }
 

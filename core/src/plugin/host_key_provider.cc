@@ -2,6 +2,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "plugin/host_call.h"
 #include "plugin/host_wrappers.h"
 #include "ses/plugin/abi_util.h"
 
@@ -59,12 +60,11 @@ class HostKeyProvider final : public KeyProvider {
         key = SecretBytes(out.len);
         continue;
       }
-      if (rc != SES_OK) return Error(rc, err);
-      if (out.len > key.size()) return InternalError(name_ + ": plugin overran its output buffer");
+      SES_RETURN_IF_ERROR(CheckOutputs(name_, rc, err, out.len > key.size()));
       key.resize(out.len);
       return key;
     }
-    return InternalError(name_ + ": plugin kept asking for a larger buffer");
+    return KeptAskingError(name_);
   }
 
   StatusOr<GeneratedDataKey> GenerateDataKey(std::string_view key_uri, size_t key_len,
@@ -107,22 +107,10 @@ class HostKeyProvider final : public KeyProvider {
     return out;
   }
 
-  Status Health() override {
-    if (t_->health == nullptr) return OkStatus();
-    ses_error err = abi::NewError();
-    int32_t rc = t_->health(self_, &err);
-    return rc == SES_OK ? OkStatus() : Error(rc, err);
-  }
+  Status Health() override { return CallHealth(name_, t_->health, self_); }
 
  private:
   using StringFn = int32_t (*)(void*, const char*, ses_out*, ses_error*);
-
-  Status Error(int32_t rc, const ses_error& err) const {
-    // Plugins usually prefix their own name; add it only when missing.
-    Status s = abi::ToStatus(rc, err);
-    if (s.message().rfind(name_, 0) == 0) return s;
-    return s.WithContext(name_);
-  }
 
   // `once_size` > 0: a single call with that much room (not idempotent).
   StatusOr<std::string> StringCall(StringFn fn, std::string_view key_uri, const char* what, size_t once_size = 0) {
@@ -137,11 +125,10 @@ class HostKeyProvider final : public KeyProvider {
         buf.resize(out.len);
         continue;
       }
-      if (rc != SES_OK) return Error(rc, err);
-      if (out.len > buf.size()) return Status(InternalError(name_ + ": plugin overran its output buffer"));
+      SES_RETURN_IF_ERROR(CheckOutputs(name_, rc, err, out.len > buf.size()));
       return std::string(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(out.len));
     }
-    return Status(InternalError(name_ + ": plugin kept asking for a larger buffer"));
+    return KeptAskingError(name_);
   }
 
   // Runs a call with two byte outputs, growing them once if the plugin asks.
@@ -159,13 +146,12 @@ class HostKeyProvider final : public KeyProvider {
         if (ob.len > b.size()) b.resize(ob.len);
         continue;
       }
-      if (rc != SES_OK) return Error(rc, err);
-      if (oa.len > a.size() || ob.len > b.size()) return InternalError(name_ + ": plugin overran its output buffer");
+      SES_RETURN_IF_ERROR(CheckOutputs(name_, rc, err, oa.len > a.size() || ob.len > b.size()));
       a.resize(oa.len);
       b.resize(ob.len);
       return OkStatus();
     }
-    return InternalError(name_ + ": plugin kept asking for a larger buffer");
+    return KeptAskingError(name_);
   }
 
   LibraryRef lib_;

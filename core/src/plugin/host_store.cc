@@ -1,6 +1,7 @@
 // Store over a plugin's ses_store_v1 table.
 #include <sstream>
 
+#include "plugin/host_call.h"
 #include "plugin/host_wrappers.h"
 #include "ses/plugin/abi_util.h"
 
@@ -45,7 +46,7 @@ class HostStore final : public Store {
     ses_error err = abi::NewError();
     ses_bytes v{reinterpret_cast<const uint8_t*>(value.data()), value.size()};
     int32_t rc = t_->put(self_, n.c_str(), k.c_str(), v, expected_version, &new_version, &err);
-    if (rc != SES_OK) return Error(rc, err);
+    if (rc != SES_OK) return PluginError(name_, rc, err);
     if (new_version == 0) return InternalError(name_ + ": plugin returned version 0 for a write");
     return new_version;
   }
@@ -56,7 +57,7 @@ class HostStore final : public Store {
     std::string n(ns), k(key);
     ses_error err = abi::NewError();
     int32_t rc = t_->remove(self_, n.c_str(), k.c_str(), &err);
-    return rc == SES_OK ? OkStatus() : Error(rc, err);
+    return rc == SES_OK ? OkStatus() : PluginError(name_, rc, err);
   }
 
   StatusOr<std::vector<std::string>> List(std::string_view ns, std::string_view prefix) override {
@@ -77,12 +78,7 @@ class HostStore final : public Store {
     return keys;
   }
 
-  Status Health() override {
-    if (t_->health == nullptr) return OkStatus();
-    ses_error err = abi::NewError();
-    int32_t rc = t_->health(self_, &err);
-    return rc == SES_OK ? OkStatus() : Error(rc, err);
-  }
+  Status Health() override { return CallHealth(name_, t_->health, self_); }
 
  private:
   // The ABI passes names as C strings: an embedded NUL would cut the name
@@ -92,12 +88,6 @@ class HostStore final : public Store {
       return InvalidArgumentError(std::string(what) + " contains a NUL byte");
     }
     return OkStatus();
-  }
-
-  Status Error(int32_t rc, const ses_error& err) const {
-    Status s = abi::ToStatus(rc, err);
-    if (s.message().rfind(name_, 0) == 0) return s;
-    return s.WithContext(name_);
   }
 
   // Runs a read into `buf`, growing it when the plugin asks, up to `max`.
@@ -116,12 +106,11 @@ class HostStore final : public Store {
         buf.resize(out.len);
         continue;
       }
-      if (rc != SES_OK) return Error(rc, err);
-      if (out.len > buf.size()) return InternalError(name_ + ": plugin overran its output buffer");
+      SES_RETURN_IF_ERROR(CheckOutputs(name_, rc, err, out.len > buf.size()));
       buf.resize(out.len);
       return OkStatus();
     }
-    return InternalError(name_ + ": plugin kept asking for a larger buffer");
+    return KeptAskingError(name_);
   }
 
   LibraryRef lib_;
