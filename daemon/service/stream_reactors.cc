@@ -149,6 +149,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<typename Traits::Requ
   }
 
   void EndOfInput() {
+    // A client that went away is not a truncated message: say so, rather
+    // than count an "authentication failed" it never caused.
+    if (ctx_->IsCancelled()) return Fail(Status(StatusCode::kCancelled, "the client cancelled the stream"));
     if (!stream_) {
       return Fail(Status(StatusCode::kInvalidArgument, "the stream ended before its `start` message"));
     }
