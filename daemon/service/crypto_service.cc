@@ -159,6 +159,7 @@ grpc::ServerUnaryReactor* CryptoService::Encrypt(grpc::CallbackServerContext* ct
   return Unary<v1::EncryptRequest, v1::EncryptResponse>(
       ctx, req, resp, "Encrypt", [this](const v1::EncryptRequest& r, v1::EncryptResponse& out, Call& call) {
         call.set_keyring(r.keyring());
+        if (Status s = RequireKeyring(r.keyring()); !s.ok()) return s;
         if (r.plaintext().size() > limits_.max_message_bytes) {
           return TooLarge("plaintext", r.plaintext().size(), limits_.max_message_bytes, "EncryptStream");
         }
@@ -189,6 +190,7 @@ grpc::ServerUnaryReactor* CryptoService::ReEncrypt(grpc::CallbackServerContext* 
   return Unary<v1::ReEncryptRequest, v1::ReEncryptResponse>(
       ctx, req, resp, "ReEncrypt", [this](const v1::ReEncryptRequest& r, v1::ReEncryptResponse& out, Call& call) {
         call.set_keyring(r.keyring());
+        if (Status s = RequireKeyring(r.keyring()); !s.ok()) return s;
         const auto ciphertext = AsBytes(r.ciphertext());
         const size_t limit = CiphertextLimit(limits_.max_message_bytes);
         if (ciphertext.size() > limit) {
@@ -213,6 +215,7 @@ grpc::ServerUnaryReactor* CryptoService::GenerateDataKey(grpc::CallbackServerCon
       ctx, req, resp, "GenerateDataKey",
       [this](const v1::GenerateDataKeyRequest& r, v1::GenerateDataKeyResponse& out, Call& call) {
         call.set_keyring(r.keyring());
+        if (Status s = RequireKeyring(r.keyring()); !s.ok()) return s;
         auto context = ToContext(r.context());
         if (!context.ok()) return context.status();
         auto grant = engine_.GenerateDataKey(r.keyring(), *context);
@@ -275,6 +278,9 @@ grpc::ServerUnaryReactor* CryptoService::Batch(grpc::CallbackServerContext* ctx,
     Request& request = state->request;
     if constexpr (std::is_same_v<Request, v1::BatchEncryptRequest>) call.set_keyring(request.keyring());
     Status status = CallAlive(call.ctx(), call.start(), limits_.default_deadline);
+    if constexpr (std::is_same_v<Request, v1::BatchEncryptRequest>) {
+      if (status.ok()) status = RequireKeyring(request.keyring());
+    }
     size_t ok = 0, failed = 0;
     std::vector<uint8_t>& out = ThreadBuffer();
     state->response.mutable_results()->Reserve(request.items_size());

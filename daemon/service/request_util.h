@@ -78,6 +78,13 @@ inline Status CallAlive(const grpc::CallbackServerContext& ctx, Clock::time_poin
   return Status();
 }
 
+// Calls that seal name their keyring; an empty name is a malformed request,
+// not an unknown keyring.
+inline Status RequireKeyring(std::string_view keyring) {
+  if (keyring.empty()) return Status(StatusCode::kInvalidArgument, "keyring is required");
+  return Status();
+}
+
 inline Status Overloaded() {
   return Status(StatusCode::kResourceExhausted, "server overloaded: too much work queued; retry with backoff");
 }

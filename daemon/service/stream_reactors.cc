@@ -24,6 +24,7 @@ struct EncryptTraits {
   static constexpr bool kSecretOutput = false;  // ciphertext out
   static std::string_view Keyring(const Request& r) { return r.start().keyring(); }
   static StatusOr<EngineStream> Open(Engine& engine, const Request& r, Sink sink) {
+    if (Status s = RequireKeyring(r.start().keyring()); !s.ok()) return s;
     auto context = ToContext(r.start().context());
     if (!context.ok()) return context.status();
     return engine.NewEncryptStream(r.start().keyring(), *context, std::move(sink));
