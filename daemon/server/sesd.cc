@@ -185,9 +185,14 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
   if (flags.dev) {
     const fs::path dir = fs::absolute(flags.dev_dir).lexically_normal();
     if (Status s = WriteEndpoint(dir / "endpoint", endpoint); !s.ok()) return StartupFailure(s);
+    // The sesctl beside this sesd (build tree or install), so the line can be pasted as it is.
+    std::error_code ec;
+    fs::path sesctl = fs::read_symlink("/proc/self/exe", ec).parent_path() / "sesctl";
+    const std::string cli = !ec && fs::exists(sesctl) ? sesctl.string() : "sesctl";
     std::cout << "sesd (development mode) is serving " << endpoint << " with TLS; files in " << dir.string()
-              << "\n  try:     echo hello | sesctl --dev " << dir.string() << " encrypt --keyring " << kDevKeyring
-              << " | sesctl --dev " << dir.string() << " decrypt\n  metrics: " << metrics_url << "\n"
+              << "\n  try:     echo hello | " << cli << " --dev " << dir.string() << " encrypt --keyring "
+              << kDevKeyring << " | " << cli << " --dev " << dir.string() << " decrypt\n  metrics: " << metrics_url
+              << "\n"
               << std::flush;
   }
   Log(LogLevel::kInfo, "serving",
