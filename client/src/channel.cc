@@ -53,7 +53,8 @@ Status CheckServer(std::string_view server) {
 }
 
 Status CheckReadableFile(const std::string& path, std::string_view what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO given as a certificate must not hang the open.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kInvalidArgument,

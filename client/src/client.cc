@@ -75,7 +75,6 @@ StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) 
   SES_ASSIGN_OR_RETURN(auto channel, NewChannel(options));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->channel = channel;
   impl->crypto = v1::Crypto::NewStub(channel);
   impl->diagnostics = v1::Diagnostics::NewStub(channel);
   return std::unique_ptr<Client>(new Client(std::move(impl)));

@@ -19,7 +19,6 @@ namespace ses::client {
 
 struct Client::Impl {
   ClientOptions options;
-  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Crypto::Stub> crypto;
   std::unique_ptr<v1::Diagnostics::Stub> diagnostics;
 

@@ -77,7 +77,8 @@ bool CallReporter::AdmitLogLine() {
     log_lines_.store(0);
     if (const int dropped = suppressed_.exchange(0); dropped > 0) {
       const std::string n = std::to_string(dropped);
-      Log(LogLevel::kWarn, "failure lines suppressed", {{"count", n}, {"limit_per_second", "50"}});
+      Log(LogLevel::kWarn, "failure lines suppressed",
+          {{"count", n}, {"limit_per_second", std::to_string(kMaxFailureLinesPerSecond)}});
     }
   }
   if (log_lines_.fetch_add(1, std::memory_order_relaxed) < kMaxFailureLinesPerSecond) return true;

@@ -1,50 +1,16 @@
 #include "server/dev_mode.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstring>
 #include <string>
 #include <system_error>
 
 #include "ses/registry.h"
 #include "tls/dev_pki.h"
+#include "tls/pem_file.h"
 
 namespace ses::daemon {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Writes `text` to `path` through a new temp file (mkstemp: unpredictable,
-// never an existing file or link) renamed into place.
-Status WriteFileAtomically(const fs::path& path, const std::string& text, mode_t mode) {
-  std::string tmp = path.string() + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create a temp file beside " + path.string() + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status(StatusCode::kUnavailable, "cannot " + what + " " + path.string() + ": " + std::strerror(err));
-  };
-  if (::fchmod(fd, mode) != 0) return fail("set the mode of");
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("sync");
-  if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return Status(StatusCode::kUnavailable, "cannot write " + path.string() + ": " + std::strerror(err));
-  }
-  return Status();
-}
 
 std::string DevConfig(const fs::path& dir) {
   const std::string key_uri = "keyfile://" + (dir / "master.key").string();
@@ -96,7 +62,7 @@ StatusOr<fs::path> PrepareDevDir(const fs::path& dir_in) {
 
   const fs::path config = dir / "sesd.conf";
   if (!fs::exists(config)) {
-    if (Status s = WriteFileAtomically(config, DevConfig(dir), 0644); !s.ok()) return s;
+    if (Status s = tls::internal::WriteFileAtomically(config, DevConfig(dir), 0644); !s.ok()) return s;
   }
   return config;
 }

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "engine/key_manager.h"
 #include "server/log.h"
 
 namespace ses::daemon {
@@ -10,7 +11,7 @@ namespace {
 constexpr std::string_view kVersionsNs = "key_versions";
 constexpr std::string_view kKeyringsNs = "keyrings";
 
-std::string Identity(const std::string& uri) { return uri.substr(0, uri.find('?')); }
+std::string Identity(const std::string& uri) { return std::string(internal::KeyIdentity(uri)); }
 
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;

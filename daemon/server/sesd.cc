@@ -1,8 +1,5 @@
 #include "server/sesd.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -18,14 +15,12 @@
 #include "server/log.h"
 #include "server/periodic.h"
 #include "server/readiness.h"
+#include "config/values.h"
 #include "ses/config.h"
 #include "telemetry/sesd_metrics.h"
 #include "telemetry/telemetry.h"
 #include "tls/credentials.h"
-
-#ifndef SES_VERSION
-#define SES_VERSION "0.0.0"
-#endif
+#include "tls/pem_file.h"
 
 namespace ses::daemon {
 namespace {
@@ -38,20 +33,9 @@ int StartupFailure(const Status& status) {
   return 1;
 }
 
-// Writes `text` and a newline through a new temp file (mkstemp) renamed
-// into place, so a reader never sees half of it and no existing file or link
-// is ever opened.
+// `text` and a newline, written atomically (a reader never sees half of it).
 Status WriteEndpoint(const fs::path& path, const std::string& text) {
-  std::string tmp = path.string() + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Status(StatusCode::kUnavailable, "cannot create a temp file beside " + path.string());
-  const std::string line = text + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  if (::close(fd) != 0 || !written || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status(StatusCode::kUnavailable, "cannot write " + path.string());
-  }
-  return Status();
+  return tls::internal::WriteFileAtomically(path, text + "\n", 0644);
 }
 
 StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Config& config, bool insecure_flag,
@@ -102,20 +86,9 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
   if (!loaded.ok()) return StartupFailure(loaded.status());
   Config config = std::move(*loaded);
   if (!flags.listen.empty()) {
-    const auto colon = flags.listen.rfind(':');
-    int port = -1;
-    if (colon != std::string::npos) {
-      try {
-        port = std::stoi(flags.listen.substr(colon + 1));
-      } catch (const std::exception&) {
-      }
-    }
-    if (port < 0 || port > 65535) {
-      return StartupFailure(Status(StatusCode::kInvalidArgument, "--listen must be HOST:PORT"));
-    }
-    std::string host = flags.listen.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    config.server.listen = ListenAddress{host, static_cast<uint16_t>(port)};
+    // The config's own HOST:PORT rules, with errors naming the flag.
+    internal::Setting listen{"server", "listen", flags.listen, {"--listen", 0, ""}};
+    if (Status s = internal::ParseListen(listen, config.server.listen); !s.ok()) return StartupFailure(s);
   }
   InitLogging(config.log.format, config.log.level);
 
@@ -162,6 +135,7 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
 
   std::unique_ptr<telemetry::Telemetry> telemetry_server;
   std::string metrics_url = "(telemetry off)";
+  std::string telemetry_address;
   if (config.telemetry.listen) {
     telemetry::TelemetryOptions options;
     options.http.address = config.telemetry.listen->host;
@@ -170,16 +144,14 @@ int RunSesd(const SesdFlags& flags, SignalWaiter& signals) {
     telemetry_server = std::make_unique<telemetry::Telemetry>(registry, options);
     telemetry_server->SetReadiness([&probe] { return probe.Last(); });
     if (Status s = telemetry_server->Start(); !s.ok()) return StartupFailure(s.WithContext("[telemetry] listen"));
-    ListenAddress shown{config.telemetry.listen->host, telemetry_server->port()};
-    metrics_url = "http://" + shown.ToString() + "/metrics";
+    telemetry_address = ListenAddress{config.telemetry.listen->host, telemetry_server->port()}.ToString();
+    metrics_url = "http://" + telemetry_address + "/metrics";
   }
 
   const std::string endpoint = server.bound_address();
   if (!flags.port_file.empty()) {
     std::string ports = "grpc=" + endpoint;
-    if (telemetry_server) {
-      ports += "\ntelemetry=" + ListenAddress{config.telemetry.listen->host, telemetry_server->port()}.ToString();
-    }
+    if (telemetry_server) ports += "\ntelemetry=" + telemetry_address;
     if (Status s = WriteEndpoint(flags.port_file, ports); !s.ok()) return StartupFailure(s);
   }
   if (flags.dev) {

@@ -76,13 +76,20 @@ StatusOr<std::span<const uint8_t>> Contiguous(const grpc::ByteBuffer& buffer, st
 template <typename Message, typename Check>
 Status ParseChecked(const grpc::ByteBuffer& buffer, WireBytes& scratch, Message& message, Check check) {
   std::vector<grpc::Slice> slices;
-  auto wire = Contiguous(buffer, slices, scratch);
-  if (!wire.ok()) return wire.status();
-  if (Status s = check(*wire); !s.ok()) return s;
-  if (!message.ParseFromArray(wire->data(), static_cast<int>(wire->size()))) {
-    return Status(StatusCode::kInvalidArgument, "malformed request");
-  }
-  return Status();
+  Status status = [&]() -> Status {
+    auto wire = Contiguous(buffer, slices, scratch);
+    if (!wire.ok()) return wire.status();
+    if (Status s = check(*wire); !s.ok()) return s;
+    if (!message.ParseFromArray(wire->data(), static_cast<int>(wire->size()))) {
+      return Status(StatusCode::kInvalidArgument, "malformed request");
+    }
+    return Status();
+  }();
+  // A copy made from several slices may hold plaintext: wiped on every path
+  // (the capacity is kept for the next call).
+  internal::Cleanse(scratch.data(), scratch.size());
+  scratch.clear();
+  return status;
 }
 
 template <typename Message>
@@ -151,7 +158,6 @@ grpc::ServerUnaryReactor* CryptoService::Unary(grpc::CallbackServerContext* ctx,
   if (status.ok()) status = fn(request, response, call);
   if (status.ok()) status = Serialize(response, resp);
   WipeSecrets(request, response);
-  ThreadScratch().clear();
   return call.Finish(status, req->Length(), status.ok() ? resp->Length() : 0);
 }
 

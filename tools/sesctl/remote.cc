@@ -47,7 +47,6 @@ StatusOr<std::string> ReadEndpoint(const std::filesystem::path& dir) {
   return line;
 }
 
-std::span<const uint8_t> Bytes(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
 
 Status CopyRest(Input& in, Output& out) {
   std::vector<uint8_t> buf(client::kStreamChunkSize);
@@ -127,12 +126,12 @@ int RemoteEncrypt(const client::ClientOptions& server, const CryptoArgs& a, cons
       SES_ASSIGN_OR_RETURN(auto plaintext, in.ReadAll(kLocalLimit));
       SES_ASSIGN_OR_RETURN(auto local, client::LocalEncryptor::Create(c));
       SES_ASSIGN_OR_RETURN(auto ciphertext, local->Encrypt(a.keyring, ctx, plaintext));
-      return out.Write(Bytes(ciphertext));
+      return out.Write(ciphertext);
     }
     if (Unary(in)) {
       SES_ASSIGN_OR_RETURN(auto plaintext, in.ReadAll(kUnaryLimit));
       SES_ASSIGN_OR_RETURN(auto ciphertext, c.Encrypt(a.keyring, ctx, plaintext));
-      return out.Write(Bytes(ciphertext));
+      return out.Write(ciphertext);
     }
     return c.EncryptStream(
         a.keyring, ctx, [&](std::span<uint8_t> b) { return in.Read(b); },
@@ -146,12 +145,12 @@ int RemoteDecrypt(const client::ClientOptions& server, const CryptoArgs& a, cons
       SES_ASSIGN_OR_RETURN(auto ciphertext, in.ReadAll(kLocalLimit));
       SES_ASSIGN_OR_RETURN(auto local, client::LocalEncryptor::Create(c));
       SES_ASSIGN_OR_RETURN(auto plaintext, local->Decrypt(ciphertext, ctx));
-      return out.Write(Bytes(plaintext));
+      return out.Write(plaintext);
     }
     if (Unary(in)) {
       SES_ASSIGN_OR_RETURN(auto ciphertext, in.ReadAll(kUnaryLimit));
       SES_ASSIGN_OR_RETURN(auto plaintext, c.Decrypt(ciphertext, ctx));
-      return out.Write(Bytes(plaintext));
+      return out.Write(plaintext);
     }
     return c.DecryptStream(
         ctx, [&](std::span<uint8_t> b) { return in.Read(b); },
@@ -164,7 +163,7 @@ int RemoteReEncrypt(const client::ClientOptions& server, const CryptoArgs& a, co
   return WithFiles("reencrypt", server, a, [&](client::Client& c, Input& in, Output& out) -> Status {
     SES_ASSIGN_OR_RETURN(auto header, ReadHeader(in));
     SES_ASSIGN_OR_RETURN(auto fresh, c.ReEncrypt(header, ctx, a.keyring));
-    SES_RETURN_IF_ERROR(out.Write(Bytes(fresh)));
+    SES_RETURN_IF_ERROR(out.Write(fresh));
     return CopyRest(in, out);
   });
 }

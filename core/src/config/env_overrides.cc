@@ -27,12 +27,6 @@ std::string EnvVariableName(std::string_view section, std::string_view key) {
 namespace internal {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool LooksLikeOverride(const std::string& var) {
   return var.rfind("SES_", 0) == 0 && var.find("__") != std::string::npos;
 }

@@ -6,13 +6,14 @@
 #include <vector>
 
 namespace ses::internal {
-namespace {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
+
+namespace {
 
 std::vector<std::string> Words(std::string_view key) {
   std::vector<std::string> words(1);

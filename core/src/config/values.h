@@ -86,6 +86,9 @@ Status ParseEnum(const Setting& s, std::initializer_list<std::string_view> names
 // address, or an IPv6 address in brackets ([::1]:7443).
 Status ParseListen(const Setting& s, ListenAddress& out);
 
+// ASCII lower case (key and variable names).
+std::string Lower(std::string_view s);
+
 // An absolute path: a relative value is resolved against the directory of
 // the config file (also for overrides from the environment).
 std::filesystem::path ResolvePath(const Setting& s);

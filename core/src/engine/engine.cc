@@ -251,11 +251,15 @@ StatusOr<std::shared_ptr<const DataKey>> EngineImpl::DecryptKey(ByteView header)
     return slot.key;
   }
 
-  SES_ASSIGN_OR_RETURN(HeaderInfo h, DecodeHeader(header));
-  SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(h.suite_id));
-  std::string id = HeaderIdentity(header);
-  std::shared_ptr<const DataKey> key = cache_.GetForDecrypt(id);
+  // A cache hit is a header byte-identical (but for the id) to one already
+  // authenticated, so only a miss needs decoding. Too short to hold an id:
+  // the decoder refuses it below.
+  const bool has_id = header.size() >= kMessageIdOffset + kMessageIdSize;
+  std::string id = has_id ? HeaderIdentity(header) : std::string();
+  std::shared_ptr<const DataKey> key = has_id ? cache_.GetForDecrypt(id) : nullptr;
   if (!key) {
+    SES_ASSIGN_OR_RETURN(HeaderInfo h, DecodeHeader(header));
+    SES_ASSIGN_OR_RETURN(AeadPool * pool, Pool(h.suite_id));
     SES_ASSIGN_OR_RETURN(SecretBytes dk, keys_->Recover(h, EncodeContext(h.context)));
     auto fresh = std::make_shared<DataKey>(std::move(dk), h.mode, h.keys, pool->suite());
     // Only authenticated keys are kept, with the id-free header they vouch for.

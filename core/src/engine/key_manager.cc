@@ -79,14 +79,16 @@ StatusOr<const KeyringConfig*> KeyManager::FindKeyring(std::string_view name) co
 
 StatusOr<const NamedKeyProvider*> KeyManager::ProviderFor(std::string_view key_uri) const {
   std::string_view scheme = SchemeOf(key_uri);
-  if (scheme.empty()) return InvalidArgumentError("key URI '" + std::string(key_uri) + "' has no scheme");
+  // Errors show the key's identity only: the query may name a PIN source.
+  const std::string identity(KeyIdentity(key_uri));
+  if (scheme.empty()) return InvalidArgumentError("key URI '" + identity + "' has no scheme");
   for (const auto& p : providers_) {
     for (const auto& s : p.provider->UriSchemes()) {
       if (s == scheme) return &p;
     }
   }
   return FailedPreconditionError("no key provider is configured for '" + std::string(scheme) + ":' URIs (key " +
-                                 std::string(key_uri) + ")");
+                                 identity + ")");
 }
 
 // Whatever a provider returns must fit the header's fields, or the message
